@@ -1,0 +1,239 @@
+"""Receiver throughput and latency: durable group commit vs. its ceiling and the naive baseline.
+
+Side by side, in one run, against the real `ccee-webhook serve` over loopback with wrk
+(64 connections, every request a valid callback with a unique transactionId):
+
+  (a) --persistence off                validation only, NOT durable: the ceiling
+  (b) --persistence group-commit       durable: concurrent requests share one fsync'd flush
+  (c) --persistence fsync-per-request  durable, naive: one Parquet file + fsync per request
+
+Modes are interleaved round by round (a, b, c, a, b, c, ...) so that load from anything else
+on the machine hits all three alike; the medians over rounds are compared. After each durable
+run the lake is read back with DuckDB to check that every acknowledged delivery is there.
+
+    uv run python benchmarks/receiver.py [--duration 10] [--rounds 3] [--server uvicorn]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+TOKEN = "bench-token-0123456789abcdef"
+MODES = {"a": "off", "b": "group-commit", "c": "fsync-per-request"}
+
+WRK_LUA = r"""
+local counter = 0
+local tid = 0
+local threads = {}
+
+function setup(thread)
+  thread:set("tid", #threads + 1)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  tid = tonumber(wrk.thread:get("tid")) or 0
+  math.randomseed(os.time() + tid * 7919)
+  run = math.random(0, 0xffff)
+end
+
+request = function()
+  counter = counter + 1
+  local id = string.format("%08x-%04x-4%03x-8%03x-%012x", counter, run, tid, tid, counter)
+  local body = '{"eventoNotificacao":"CONTRATO.REGISTRADO","metadados":['
+    .. '{"nome":"ID_CONTRATO","valor":"' .. counter .. '"},'
+    .. '{"nome":"DATA_ORIGEM_EVENTO","valor":"2026-11-27T13:05:00.000Z"},'
+    .. '{"nome":"MES_REFERENCIA","valor":"null"},'
+    .. '{"nome":"AMBIENTE_CONTRATACAO","valor":"ACL"}],'
+    .. '"transactionId":"' .. id .. '"}'
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+end
+
+function done(summary, latency, requests)
+  io.write(string.format(
+    "WRKJSON {\"requests\":%d,\"duration_us\":%d,\"status_errors\":%d,\"connect_errors\":%d,"
+    .. "\"read_errors\":%d,\"write_errors\":%d,\"timeouts\":%d,\"p50_us\":%d,\"p99_us\":%d,"
+    .. "\"max_us\":%d}\n",
+    summary.requests, summary.duration, summary.errors.status, summary.errors.connect,
+    summary.errors.read, summary.errors.write, summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99), latency.max))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """One receiver process in a given persistence mode, on a fresh data folder."""
+
+    def __init__(self, mode: str, data_dir: Path, server: str, workers: int) -> None:
+        self.data_dir = data_dir
+        env = {
+            **os.environ,
+            "CCEE_WEBHOOK_TOKENS": f"BENCH:{TOKEN}",
+            "CCEE_WEBHOOK_DATA_DIR": str(data_dir),
+        }
+        self.log = open(data_dir.parent / f"{data_dir.name}.log", "wb")  # noqa: SIM115
+        if server == "uvicorn":
+            cmd = [
+                str(Path(sys.executable).parent / "ccee-webhook"), "serve", "--port", "0",
+                "--persistence", mode, "--workers", str(workers),
+            ]
+        else:  # granian, for the server choice measurement
+            port = free_port()
+            env["CCEE_WEBHOOK_SERVE_SETTINGS"] = json.dumps(
+                {"data_dir": str(data_dir), "tokens": [{"token": TOKEN, "perfil": "BENCH"}],
+                 "persistence": mode}
+            )
+            cmd = [
+                sys.executable, "-m", "granian", "--interface", "asgi", "--factory",
+                "--no-ws", "--loop", "uvloop", "--workers", str(workers),
+                "--port", str(port), "--log-level", "warning", "ingest.asgi:app_from_env",
+            ]
+        self.proc = subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=self.log
+        )
+        if server == "uvicorn":
+            assert self.proc.stdout is not None
+            self.url = self.proc.stdout.readline().decode().strip()
+        else:
+            self.url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError(f"receiver ({mode}) did not become ready; see {self.log.name}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def wrk(url: str, duration: float, connections: int, script: Path) -> dict[str, float]:
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
+         "-s", str(script), url],
+        capture_output=True, text=True, check=True, timeout=duration + 60,
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("WRKJSON "))
+    r = json.loads(line[len("WRKJSON "):])
+    errors = sum(r[k] for k in ("status_errors", "connect_errors", "read_errors",
+                                "write_errors", "timeouts"))
+    return {
+        "rps": r["requests"] / (r["duration_us"] / 1e6),
+        "p50_ms": r["p50_us"] / 1000,
+        "p99_ms": r["p99_us"] / 1000,
+        "requests": r["requests"],
+        "errors": errors,
+    }
+
+
+def lake_rows(data_dir: Path) -> int:
+    files = list((data_dir / "lake" / "notificacoes").glob("dt=*/*.parquet"))
+    if not files:
+        return 0
+    glob = str(data_dir / "lake" / "notificacoes" / "*" / "*.parquet")
+    with duckdb.connect() as con:
+        row = con.execute(f"select count(*) from read_parquet('{glob}')").fetchone()
+    return int(row[0]) if row else 0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--duration", type=float, default=10.0, help="seconds per measured run")
+    ap.add_argument("--warmup", type=float, default=2.0, help="seconds of unmeasured load first")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds of a, b, c")
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--modes", default="abc", help="subset of a, b, c to run")
+    ap.add_argument(
+        "--data-dir", type=Path, default=REPO / "data" / "bench",
+        help="where the lakes go (must be a real disk, not tmpfs, for fsync to mean anything)",
+    )
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk not found (Debian: apt-get install wrk)")
+
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="receiver-", dir=args.data_dir))
+    script = work / "post.lua"
+    script.write_text(WRK_LUA)
+    print(f"receiver benchmark: {args.server} x{args.workers}, {args.connections} connections, "
+          f"{args.rounds} rounds x {args.duration:.0f}s per mode, lake under {work}, "
+          f"{os.cpu_count()} CPUs, load avg {os.getloadavg()[0]:.2f}", flush=True)
+
+    results: dict[str, list[dict[str, float]]] = {k: [] for k in args.modes}
+    for rnd in range(1, args.rounds + 1):
+        for key in args.modes:
+            mode = MODES[key]
+            data_dir = work / f"r{rnd}-{key}-{mode}"
+            data_dir.mkdir()
+            server = Server(mode, data_dir, args.server, args.workers)
+            try:
+                url = f"{server.url}/ccee/{TOKEN}"
+                wrk(url, args.warmup, args.connections, script)
+                r = wrk(url, args.duration, args.connections, script)
+            finally:
+                server.stop()
+            check = ""
+            if mode != "off":
+                rows = lake_rows(data_dir)
+                acked = r["requests"]  # measured run only; warm-up rows are extra
+                check = f"lake rows {rows} >= acknowledged {acked:.0f}: {rows >= acked}"
+                if rows < acked:
+                    print("ERROR: acknowledged deliveries missing from the lake", flush=True)
+            results[key].append(r)
+            print(f"round {rnd} ({key}) {mode:18s} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms"
+                  f"  p99 {r['p99_ms']:6.2f} ms  errors {r['errors']:.0f}  {check}", flush=True)
+
+    def med(key: str, field: str) -> float:
+        return statistics.median(x[field] for x in results[key])
+
+    print("\nmedian over rounds:")
+    for key in args.modes:
+        print(f"  ({key}) {MODES[key]:18s} {med(key, 'rps'):8.0f} req/s  "
+              f"p50 {med(key, 'p50_ms'):6.2f} ms  p99 {med(key, 'p99_ms'):6.2f} ms")
+    if "a" in results and "b" in results:
+        print(f"  b/a throughput  {med('b', 'rps') / med('a', 'rps'):5.2f}  (target >= 0.85)")
+        print(f"  p99 b/a         {med('b', 'p99_ms') / med('a', 'p99_ms'):5.2f}  (target <= 2.0)")
+        per_round = [b["rps"] / a["rps"] for a, b in zip(results["a"], results["b"], strict=True)]
+        print("  b/a per round   " + " ".join(f"{x:.2f}" for x in per_round))
+    if "b" in results and "c" in results:
+        print(f"  b/c throughput  {med('b', 'rps') / med('c', 'rps'):5.2f}  (target >= 3.0)")
+        per_round = [b["rps"] / c["rps"] for b, c in zip(results["b"], results["c"], strict=True)]
+        print("  b/c per round   " + " ".join(f"{x:.2f}" for x in per_round))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,240 @@
+"""Subscriptions as code: a YAML file of desired preferences, diffed against CCEE and applied.
+
+```yaml
+perfil: "88888"              # optional: refuse to run against another codigoPerfilAgente
+preferencias:
+  CONTRATO.REGISTRADO: https://receiver.example.com/ccee/${CCEE_WEBHOOK_TOKEN}
+  MONTANTE_ENERGIA.VALIDADO: https://receiver.example.com/ccee/${CCEE_WEBHOOK_TOKEN}
+```
+`${VAR}` is read from the environment so the token stays out of the file; every value taken
+from the environment (and every receiver token in `CCEE_WEBHOOK_TOKENS`) is redacted wherever
+a URL is shown.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Literal, Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import msgspec
+import yaml
+
+from ccee.mensagem import is_event_code
+
+_VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_SECRET_QUERY_KEYS = re.compile(r"token|key|secret|senha|password|sig", re.IGNORECASE)
+REDACTED = "***"
+
+Acao = Literal["add", "update", "delete", "unchanged"]
+
+
+class SubscriptionsError(ValueError):
+    """The subscriptions file is unreadable or invalid (message says where and why)."""
+
+
+class Desejada(msgspec.Struct, frozen=True):
+    """A desired preference: the URL as written (template) and as sent (resolved)."""
+
+    codigo: str
+    template: str
+    url: str
+
+
+class Mudanca(msgspec.Struct, frozen=True):
+    """One line of a plan. URLs here are already redacted: safe to print."""
+
+    acao: Acao
+    codigo: str
+    atual: str | None
+    desejado: str | None
+
+
+class Plano(msgspec.Struct, frozen=True):
+    mudancas: list[Mudanca]
+
+    def count(self, acao: Acao) -> int:
+        return sum(1 for m in self.mudancas if m.acao == acao)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(m.acao != "unchanged" for m in self.mudancas)
+
+    def summary(self) -> str:
+        return (
+            f"{self.count('add')} to add, {self.count('update')} to update, "
+            f"{self.count('delete')} to delete, {self.count('unchanged')} unchanged"
+        )
+
+
+class Redactor:
+    """Hides secret values (and secret-looking query parameters) in URLs shown to people."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], extra: Iterable[str] = ()) -> Redactor:
+        tokens = []
+        for item in env.get("CCEE_WEBHOOK_TOKENS", "").split(","):
+            item = item.strip()
+            if item:
+                tokens.append(item.split(":", 1)[1] if ":" in item else item)
+        return cls([*tokens, *extra])
+
+    def __call__(self, url: str | None) -> str | None:
+        if url is None:
+            return None
+        out = url
+        for s in self.secrets:
+            out = out.replace(s, REDACTED)
+        try:
+            parts = urlsplit(out)
+        except ValueError:
+            return out
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, host = netloc.rsplit("@", 1)
+            if ":" in userinfo:
+                netloc = f"{userinfo.split(':', 1)[0]}:{REDACTED}@{host}"
+        query = parts.query
+        if query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            query = urlencode(
+                [(k, REDACTED if _SECRET_QUERY_KEYS.search(k) else v) for k, v in pairs],
+                safe="*",
+            )
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def expand(template: str, env: Mapping[str, str], where: str) -> tuple[str, list[str]]:
+    """Resolve `${VAR}` from the environment; returns (url, secret values used)."""
+    used: list[str] = []
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in env or env[name] == "":
+            raise SubscriptionsError(f"{where}: environment variable {name} is not set")
+        used.append(env[name])
+        return env[name]
+
+    return _VAR_RE.sub(sub, template), used
+
+
+def _check_url(url: str, where: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SubscriptionsError(f"{where}: destination must be an http(s) URL")
+
+
+def load_desired(
+    path: Path, env: Mapping[str, str] | None = None
+) -> tuple[list[Desejada], str | None, list[str]]:
+    """(desired preferences, the file's `perfil` if any, secret values used)."""
+    env = os.environ if env is None else env
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SubscriptionsError(f"cannot read {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise SubscriptionsError(f"{path}: invalid YAML: {exc}") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SubscriptionsError(f"{path}: expected a mapping with 'preferencias'")
+    perfil = data.get("perfil")
+    prefs = data.get("preferencias", {} if "perfil" in data else data)
+    if prefs is None:
+        prefs = {}
+    if not isinstance(prefs, dict):
+        raise SubscriptionsError(f"{path}: 'preferencias' must map event code -> URL")
+    desired: list[Desejada] = []
+    secrets: list[str] = []
+    for codigo, template in prefs.items():
+        where = f"{path}: {codigo}"
+        if not isinstance(codigo, str) or not is_event_code(codigo):
+            raise SubscriptionsError(
+                f"{path}: {codigo!r} is not an event code ENTIDADE.EVENTO (A-Z, 0-9, _)"
+            )
+        if not isinstance(template, str) or not template.strip():
+            raise SubscriptionsError(f"{where}: destination URL must be a non-empty string")
+        url, used = expand(template.strip(), env, where)
+        _check_url(url, where)
+        secrets.extend(used)
+        desired.append(Desejada(codigo=codigo, template=template.strip(), url=url))
+    return desired, (str(perfil) if perfil is not None else None), secrets
+
+
+def make_plan(
+    desired: Iterable[Desejada],
+    current: Mapping[str, str | None],
+    redact: Redactor,
+    delete_extra: bool = True,
+) -> Plano:
+    """Diff desired vs current (code -> URL). Deletes only when `delete_extra`."""
+    wanted = {d.codigo: d for d in desired}
+    changes: list[Mudanca] = []
+    for codigo in sorted(set(wanted) | set(current)):
+        d = wanted.get(codigo)
+        atual = current.get(codigo) if codigo in current else None
+        if d is None:
+            if delete_extra:
+                changes.append(Mudanca("delete", codigo, redact(atual), None))
+            continue
+        shown = redact(d.url)
+        if codigo not in current:
+            changes.append(Mudanca("add", codigo, None, shown))
+        elif atual != d.url:
+            changes.append(Mudanca("update", codigo, redact(atual), shown))
+        else:
+            changes.append(Mudanca("unchanged", codigo, redact(atual), shown))
+    return Plano(changes)
+
+
+class _PrefClient(Protocol):
+    def incluir_preferencia(self, codigo: str, endereco_destino: str) -> str: ...
+    def atualizar_preferencia(self, codigo: str, endereco_destino: str) -> str: ...
+    def excluir_preferencia(self, codigo: str) -> str: ...
+
+
+def apply_plan(
+    client: _PrefClient,
+    plano: Plano,
+    desired: Iterable[Desejada],
+    offered: Iterable[str],
+    on_change: Callable[[Mudanca, str], None] | None = None,
+) -> list[tuple[Mudanca, str]]:
+    """Execute a plan: adds and updates first, deletes last. Unchanged lines cost no call.
+
+    Refuses, before changing anything, event codes CCEE does not offer. Re-running after a
+    partial failure is safe: the plan is recomputed from CCEE's state.
+    """
+    wanted = {d.codigo: d for d in desired}
+    offered_set = set(offered)
+    unknown = sorted(
+        m.codigo for m in plano.mudancas
+        if m.acao in ("add", "update") and m.codigo not in offered_set
+    )
+    if unknown:
+        raise SubscriptionsError(
+            f"CCEE does not offer event(s) {', '.join(unknown)} "
+            "(see `ccee-webhook events`); nothing was changed"
+        )
+    done: list[tuple[Mudanca, str]] = []
+    order = {"add": 0, "update": 1, "delete": 2}
+    for m in sorted(plano.mudancas, key=lambda m: (order.get(m.acao, 3), m.codigo)):
+        if m.acao == "add":
+            msg = client.incluir_preferencia(m.codigo, wanted[m.codigo].url)
+        elif m.acao == "update":
+            msg = client.atualizar_preferencia(m.codigo, wanted[m.codigo].url)
+        elif m.acao == "delete":
+            msg = client.excluir_preferencia(m.codigo)
+        else:
+            continue
+        done.append((m, msg))
+        if on_change is not None:
+            on_change(m, msg)
+    return done

@@ -1,0 +1,363 @@
+"""The webhook receiver: CCEE's callback contract as a Litestar app.
+
+`POST /ccee/{token}[/{anything}]` → 201 only once the delivery is fsync'd to the lake.
+Order of checks: client IP allow-list (403) → token (404, nothing stored) → body size (413) →
+content type (415) → UTF-8 (400) → JSON (400) → schema (422). Every rejection after the token
+check is quarantined with the bounded raw body. Only a persistence failure yields a 5xx (503).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from litestar import Litestar, Request, Response, get, post
+from litestar.exceptions import HTTPException
+
+from ccee.mensagem import decode_mensagem
+from ingest.auth import IpAllowList, TokenMatcher, redacted_destino, split_token
+from ingest.fsops import FileOps
+from ingest.lake_schema import NOTIFICACOES, QUARANTINE_BODY_LIMIT, QUARENTENA, lake_root
+from ingest.lake_writer import (
+    DiscardingWriter,
+    FsyncPerRequestWriter,
+    GroupCommitWriter,
+    LakeWriter,
+    ParquetBatchFiles,
+    PersistenceError,
+)
+from ingest.metrics import Metrics
+from ingest.problems import field_of, problem
+from ingest.records import Entrega, Rejeicao, entregas_table, rejeicoes_table
+from ingest.settings import SenderToken, Settings
+
+log = logging.getLogger("ingest.access")
+errors_log = logging.getLogger("ingest.app")
+
+PREFIX = "/ccee"
+UTF8_BOM = b"\xef\xbb\xbf"
+_ok_encoder = msgspec.json.Encoder()
+
+
+class Rejected(Exception):
+    """A request from an authenticated sender that fails validation (quarantined)."""
+
+    def __init__(self, status: int, motivo: str, detail: str, campo: str | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.motivo, self.detail, self.campo = status, motivo, detail, campo
+
+
+class TooLarge(Rejected):
+    def __init__(self, prefix: bytes, size: int, limit: int) -> None:
+        super().__init__(
+            413,
+            "corpo_grande_demais",
+            f"body of at least {size} bytes exceeds the limit of {limit} bytes",
+        )
+        self.prefix, self.size = prefix, size
+
+
+def redact_path(path: str) -> str:
+    """A request path safe to log: the segment after `/ccee/` is always replaced."""
+    if path == PREFIX or not path.startswith(PREFIX + "/"):
+        return path
+    _, tail = split_token(path[len(PREFIX) :])
+    return redacted_destino(PREFIX, tail)
+
+
+def check_content_type(value: str | None) -> None:
+    """JSON media types only (`application/json`, `*/*+json`), in UTF-8 if a charset is given.
+
+    A missing Content-Type is accepted: CCEE's contract defines JSON only, and refusing would
+    make every retry of a real delivery fail the same way.
+    """
+    if value is None:
+        return
+    media, _, params = value.partition(";")
+    media = media.strip().lower()
+    if media != "application/json" and not (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        raise Rejected(
+            415, "tipo_de_conteudo", f"Content-Type must be application/json, got {value[:100]!r}"
+        )
+    for param in params.split(";"):
+        key, _, val = param.partition("=")
+        if key.strip().lower() == "charset" and val.strip().strip('"').lower() not in (
+            "utf-8",
+            "utf8",
+        ):
+            raise Rejected(
+                415, "tipo_de_conteudo", f"JSON must be UTF-8, got charset {val.strip()[:40]!r}"
+            )
+
+
+class Receiver:
+    """Per-process state: tokens, writers, metrics; `handle` implements the callback contract."""
+
+    def __init__(self, settings: Settings, ops: FileOps | None = None) -> None:
+        self.settings = settings
+        self.instancia = settings.resolved_instance_id()
+        self.tokens = TokenMatcher(settings.tokens)
+        self.allow = IpAllowList(settings.allow_ips)
+        self.metrics = Metrics()
+        root = lake_root(settings.data_dir)
+        self.notificacoes: LakeWriter[Entrega] = self._writer(
+            ParquetBatchFiles(root, NOTIFICACOES, entregas_table, self.instancia, ops)
+        )
+        self.quarentena: LakeWriter[Rejeicao] = self._writer(
+            ParquetBatchFiles(root, QUARENTENA, rejeicoes_table, self.instancia, ops)
+        )
+
+    def _writer(self, files: ParquetBatchFiles[Any]) -> LakeWriter[Any]:
+        observer = self.metrics.flush_observer(files.table)
+        mode = self.settings.persistence
+        if mode == "off":
+            return DiscardingWriter()
+        if mode == "fsync-per-request":
+            return FsyncPerRequestWriter(files, observer)
+        return GroupCommitWriter(
+            files, observer, min_interval=self.settings.commit_delay_ms / 1000
+        )
+
+    @asynccontextmanager
+    async def lifespan(self, app: Litestar) -> AsyncIterator[None]:
+        await self.notificacoes.start()
+        await self.quarentena.start()
+        errors_log.info(
+            "receiver started",
+            extra={
+                "instancia": self.instancia,
+                "persistencia": self.settings.persistence,
+                "lago": str(lake_root(self.settings.data_dir)),
+                "tokens": len(self.settings.tokens),
+            },
+        )
+        try:
+            yield
+        finally:
+            # Graceful shutdown: everything queued is flushed (and acknowledged) before exit.
+            await self.notificacoes.close()
+            await self.quarentena.close()
+            errors_log.info("receiver stopped; lake flushed", extra={"instancia": self.instancia})
+
+    async def handle(self, request: Request[Any, Any, Any], rest: str | None) -> Response[bytes]:
+        started = time.perf_counter()
+        recebido_em = datetime.now(UTC)
+        client = request.client.host if request.client else None
+        fields: dict[str, Any] = {"cliente": client}
+        response = await self._handle(request, rest, recebido_em, client, fields)
+        if self.settings.log_requests:
+            fields["status"] = response.status_code
+            fields["ms"] = round((time.perf_counter() - started) * 1000, 3)
+            log.info("POST", extra=fields)
+        return response
+
+    async def _handle(
+        self,
+        request: Request[Any, Any, Any],
+        rest: str | None,
+        recebido_em: datetime,
+        client: str | None,
+        fields: dict[str, Any],
+    ) -> Response[bytes]:
+        fields["destino"] = redact_path(request.url.path)
+        if not self.allow.allows(client):
+            self.metrics.reject("ip_nao_permitido")
+            fields["motivo"] = "ip_nao_permitido"
+            return problem(403, "ip_nao_permitido", "client address is not in the allow-list")
+
+        sender: SenderToken | None = None
+        if self.tokens.enabled:
+            token, tail = split_token(rest or "")
+            sender = self.tokens.match(token) if token else None
+            if sender is None:
+                self.metrics.reject("token_desconhecido")
+                fields["motivo"] = "token_desconhecido"
+                return problem(404, "token_desconhecido", "no receiver at this address")
+            destino = redacted_destino(PREFIX, tail)
+        else:  # --insecure-no-token: the path carries no secret
+            destino = request.url.path
+        perfil = sender.perfil if sender else None
+        fields["destino"], fields["perfil"] = destino, perfil
+
+        content_type = request.headers.get("content-type")
+        body, size = b"", 0
+        try:
+            body, size = await self._read_body(request)
+            check_content_type(content_type)
+            mensagem, corpo = self._decode(body)
+        except Rejected as rej:
+            return await self._quarantine(
+                rej, recebido_em, destino, perfil, content_type, body, size, fields
+            )
+
+        fields["transaction_id"] = mensagem.transactionId
+        fields["evento"] = mensagem.eventoNotificacao
+        entrega = Entrega(
+            transaction_id=mensagem.transactionId,
+            evento_notificacao=mensagem.eventoNotificacao,
+            metadados=[(m.nome, m.valor) for m in mensagem.metadados],
+            recebido_em=recebido_em,
+            destino=destino,
+            perfil=perfil,
+            corpo=corpo,
+            instancia=self.instancia,
+        )
+        try:
+            await self.notificacoes.write(entrega)
+        except PersistenceError as exc:
+            self.metrics.reject("persistencia_falhou")
+            fields["motivo"], fields["erro"] = "persistencia_falhou", str(exc)
+            return problem(
+                503,
+                "persistencia_falhou",
+                "the delivery could not be stored durably; it was not accepted, please retry",
+                headers={"Retry-After": "60"},
+            )
+        self.metrics.accept(mensagem.transactionId, perfil)
+        return Response(
+            content=_ok_encoder.encode(
+                {"status": "recebido", "transactionId": mensagem.transactionId}
+            ),
+            status_code=201,
+            media_type="application/json",
+        )
+
+    async def _read_body(self, request: Request[Any, Any, Any]) -> tuple[bytes, int]:
+        """Read at most `max_body` bytes; over the limit, keep the quarantine prefix and stop."""
+        limit = self.settings.max_body
+        declared = request.headers.get("content-length")
+        declared_size = int(declared) if declared and declared.isdigit() else 0
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            chunks.append(chunk)
+            if size > limit or (declared_size > limit and size >= QUARANTINE_BODY_LIMIT):
+                break
+        if size > limit or declared_size > limit:
+            raise TooLarge(
+                b"".join(chunks)[:QUARANTINE_BODY_LIMIT], max(size, declared_size), limit
+            )
+        return b"".join(chunks), size
+
+    def _decode(self, body: bytes) -> tuple[Any, str]:
+        try:
+            corpo = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise Rejected(
+                400,
+                "utf8_invalido",
+                f"body is not valid UTF-8 (invalid byte at offset {exc.start})",
+            ) from None
+        payload = body[3:] if body.startswith(UTF8_BOM) else body
+        try:
+            return decode_mensagem(payload), corpo
+        except msgspec.ValidationError as exc:
+            message = str(exc)
+            raise Rejected(422, "schema_invalido", message, field_of(message)) from None
+        except msgspec.DecodeError as exc:
+            raise Rejected(400, "json_invalido", str(exc)) from None
+
+    async def _quarantine(
+        self,
+        rej: Rejected,
+        recebido_em: datetime,
+        destino: str,
+        perfil: str | None,
+        content_type: str | None,
+        body: bytes,
+        size: int,
+        fields: dict[str, Any],
+    ) -> Response[bytes]:
+        if isinstance(rej, TooLarge):
+            body, size = rej.prefix, rej.size
+        self.metrics.reject(rej.motivo)
+        fields["motivo"], fields["detalhe"] = rej.motivo, rej.detail[:300]
+        row = Rejeicao(
+            recebido_em=recebido_em,
+            destino=destino,
+            perfil=perfil,
+            motivo=rej.motivo,
+            detalhe=rej.detail,
+            status_http=rej.status,
+            content_type=content_type,
+            tamanho=size,
+            corpo=body[:QUARANTINE_BODY_LIMIT],
+            instancia=self.instancia,
+        )
+        try:
+            await self.quarentena.write(row)
+        except PersistenceError as exc:
+            # The sender is still told what is wrong with its request; CCEE retries anyway.
+            fields["erro_quarentena"] = str(exc)
+            errors_log.error("quarantine write failed", extra={"erro": str(exc)})
+        return problem(rej.status, rej.motivo, rej.detail, rej.campo)
+
+    async def ready(self) -> Response[bytes]:
+        try:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, self.notificacoes.check_writable)
+            await loop.run_in_executor(None, self.quarentena.check_writable)
+        except OSError as exc:
+            return problem(503, "lago_indisponivel", f"the lake is not writable: {exc.strerror}")
+        return Response(content=b'{"status":"pronto"}', media_type="application/json")
+
+
+def create_app(settings: Settings, ops: FileOps | None = None) -> Litestar:
+    """Build the receiver. `ops` is the lake's filesystem seam (tests inject disk failures)."""
+    settings.validate()
+    receiver = Receiver(settings, ops)
+
+    @post(PREFIX, request_max_body_size=None, status_code=201)
+    async def callback_root(request: Request[Any, Any, Any]) -> Response[bytes]:
+        return await receiver.handle(request, None)
+
+    @post(PREFIX + "/{rest:path}", request_max_body_size=None, status_code=201)
+    async def callback(request: Request[Any, Any, Any], rest: str) -> Response[bytes]:
+        return await receiver.handle(request, rest)
+
+    @get("/healthz")
+    async def healthz() -> Response[bytes]:
+        return Response(content=b'{"status":"vivo"}', media_type="application/json")
+
+    @get("/readyz")
+    async def readyz() -> Response[bytes]:
+        return await receiver.ready()
+
+    @get("/metrics")
+    async def metrics() -> Response[str]:
+        return Response(content=receiver.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+        motivo = {404: "rota_desconhecida", 405: "metodo_nao_permitido"}.get(
+            exc.status_code, "erro_http"
+        )
+        receiver.metrics.reject(motivo)
+        return problem(exc.status_code, motivo, str(exc.detail))
+
+    def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+        errors_log.error(
+            "unhandled error",
+            exc_info=exc,
+            extra={"destino": redact_path(request.url.path)},
+        )
+        receiver.metrics.reject("erro_interno")
+        return problem(500, "erro_interno", "internal error; the delivery was not accepted")
+
+    app = Litestar(
+        route_handlers=[callback_root, callback, healthz, readyz, metrics],
+        lifespan=[receiver.lifespan],
+        exception_handlers={HTTPException: http_error, Exception: internal_error},
+        openapi_config=None,
+        logging_config=None,
+    )
+    app.state.receiver = receiver
+    return app

@@ -1,0 +1,26 @@
+"""ASGI entry point for worker processes: rebuilds the app from the settings `serve` passed.
+
+`serve` puts its resolved settings (JSON) in `CCEE_WEBHOOK_SERVE_SETTINGS` before spawning
+workers; the variable lives only in that process tree, like `CCEE_WEBHOOK_TOKENS` itself.
+"""
+
+from __future__ import annotations
+
+import os
+
+import msgspec
+from litestar import Litestar
+
+from ingest.app import create_app
+from ingest.logs import configure_logging
+from ingest.settings import Settings, settings_from_env
+
+SETTINGS_ENV = "CCEE_WEBHOOK_SERVE_SETTINGS"
+
+
+def app_from_env() -> Litestar:
+    """Factory for `uvicorn ingest.asgi:app_from_env --factory` and for serve's workers."""
+    raw = os.environ.get(SETTINGS_ENV)
+    settings = msgspec.json.decode(raw, type=Settings) if raw else settings_from_env()
+    configure_logging(os.environ.get("CCEE_WEBHOOK_LOG_LEVEL", "info"))
+    return create_app(settings)

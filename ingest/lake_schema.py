@@ -1,0 +1,107 @@
+"""The lake's two tables (schemas, folder layout, file names): the contract every reader shares.
+
+The receiver is the only writer; Dagster, notebooks and analysts read with DuckDB or pyarrow.
+Day partitions use CCEE's calendar (America/Sao_Paulo), so a lake `dt=` folder, a Dagster
+partition key and CCEE's `periodo/dia` name the same day.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+
+#: CCEE's calendar: every day partition in the product uses it.
+SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+
+NOTIFICACOES = "notificacoes"
+QUARENTENA = "quarentena"
+
+#: Raw bodies kept in quarantine are truncated to this many bytes.
+QUARANTINE_BODY_LIMIT = 64 * 1024
+
+UTC_MICROS = pa.timestamp("us", tz="UTC")
+
+METADADO_TYPE = pa.struct([pa.field("nome", pa.string()), pa.field("valor", pa.string())])
+
+NOTIFICACOES_SCHEMA = pa.schema(
+    [
+        pa.field("transaction_id", pa.string(), nullable=False),
+        pa.field("evento_notificacao", pa.string(), nullable=False),
+        pa.field("metadados", pa.list_(METADADO_TYPE), nullable=False),
+        pa.field("recebido_em", UTC_MICROS, nullable=False),
+        pa.field("destino", pa.string(), nullable=False),
+        pa.field("perfil", pa.string(), nullable=True),
+        pa.field("corpo", pa.string(), nullable=False),
+        pa.field("instancia", pa.string(), nullable=False),
+    ]
+)
+
+QUARENTENA_SCHEMA = pa.schema(
+    [
+        pa.field("recebido_em", UTC_MICROS, nullable=False),
+        pa.field("destino", pa.string(), nullable=False),
+        pa.field("perfil", pa.string(), nullable=True),
+        pa.field("motivo", pa.string(), nullable=False),
+        pa.field("detalhe", pa.string(), nullable=False),
+        pa.field("status_http", pa.int32(), nullable=False),
+        pa.field("content_type", pa.string(), nullable=True),
+        pa.field("tamanho", pa.int64(), nullable=False),
+        pa.field("corpo", pa.binary(), nullable=False),
+        pa.field("instancia", pa.string(), nullable=False),
+    ]
+)
+
+SCHEMAS: dict[str, pa.Schema] = {NOTIFICACOES: NOTIFICACOES_SCHEMA, QUARENTENA: QUARENTENA_SCHEMA}
+
+
+def lake_root(data_dir: str | os.PathLike[str]) -> Path:
+    """`$CCEE_WEBHOOK_DATA_DIR/lake`."""
+    return Path(data_dir) / "lake"
+
+
+def partition_day(recebido_em: datetime) -> date:
+    """The São Paulo calendar day of an aware timestamp (naive ones are taken as UTC)."""
+    if recebido_em.tzinfo is None:
+        raise ValueError("recebido_em must be timezone-aware (UTC)")
+    return recebido_em.astimezone(SAO_PAULO).date()
+
+
+def partition_name(day: date) -> str:
+    """`dt=YYYY-MM-DD`."""
+    return f"dt={day.isoformat()}"
+
+
+def partition_dir(root: str | os.PathLike[str], table: str, day: date) -> Path:
+    """`<lake root>/<table>/dt=YYYY-MM-DD`."""
+    return Path(root) / table / partition_name(day)
+
+
+def is_data_file(name: str) -> bool:
+    """True for a finished data file; temp/hidden files (`.x`, `_x`, `*.tmp`) are never read."""
+    return name.endswith(".parquet") and not name.startswith((".", "_"))
+
+
+def read_glob(root: str | os.PathLike[str], table: str) -> str:
+    """The glob every reader uses, e.g. `duckdb.read_parquet(read_glob(root, NOTIFICACOES))`.
+
+    Temp files are named `.<name>.parquet.tmp`, so this pattern never matches them.
+    """
+    return str(Path(root) / table / "dt=*" / "*.parquet")
+
+
+def data_files(root: str | os.PathLike[str], table: str) -> list[Path]:
+    """Every finished data file of a table, sorted (empty list when the table has none yet)."""
+    base = Path(root) / table
+    if not base.is_dir():
+        return []
+    return sorted(
+        p
+        for d in base.iterdir()
+        if d.is_dir() and d.name.startswith("dt=")
+        for p in d.iterdir()
+        if is_data_file(p.name)
+    )

@@ -1,0 +1,262 @@
+"""Durable lake writers: group commit (the default), fsync-per-request (naive), and off.
+
+Group commit: each request enqueues its row and awaits the flush that covers it. One
+background flusher takes everything queued, writes one Parquet file per São Paulo day
+partition in a worker thread (temp file, fsync, rename, fsync dir), then wakes every waiter.
+While a flush is on disk, new rows queue up for the next one, so under load many requests
+share a single fsync and durability costs little; at low load a request's flush starts at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import io
+import itertools
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime
+from pathlib import Path
+from typing import BinaryIO, Generic, Protocol, TypeVar
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ingest.fsops import FileOps, probe_writable, publish_atomically
+from ingest.lake_schema import partition_day, partition_dir
+
+log = logging.getLogger("ingest.lake")
+
+
+class _Dated(Protocol):
+    @property
+    def recebido_em(self) -> datetime: ...
+
+
+Row = TypeVar("Row", bound=_Dated)
+RowIn = TypeVar("RowIn", bound=_Dated, contravariant=True)
+
+#: Called after every flush attempt with (seconds, rows, succeeded).
+FlushObserver = Callable[[float, int, bool], None]
+
+
+class PersistenceError(Exception):
+    """The rows could not be made durable; the request must not be acknowledged."""
+
+
+class LakeWriter(Protocol[RowIn]):
+    """What the app needs from a writer: `write` returns only once the row is durable."""
+
+    durable: bool
+
+    async def start(self) -> None: ...
+
+    async def write(self, row: RowIn) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def check_writable(self) -> None: ...
+
+
+def safe_instance_id(value: str) -> str:
+    """File-name-safe instance id that never starts with `.` or `_` (which readers skip)."""
+    cleaned = re.sub(r"[^A-Za-z0-9.-]+", "-", value).lstrip(".-_") or "receiver"
+    return cleaned[:64]
+
+
+def _write_parquet(table: pa.Table, f: BinaryIO) -> None:
+    pq.write_table(table, f, compression="snappy")
+
+
+class ParquetBatchFiles(Generic[Row]):
+    """Writes a batch of rows as one atomically published Parquet file per day partition."""
+
+    def __init__(
+        self,
+        root: Path,
+        table: str,
+        to_arrow: Callable[[list[Row]], pa.Table],
+        instancia: str,
+        ops: FileOps | None = None,
+    ) -> None:
+        self.root = Path(root)
+        self.table = table
+        self.to_arrow = to_arrow
+        self.prefix = safe_instance_id(instancia)
+        self.ops = ops or FileOps()
+        # Microseconds since the epoch, then +1 per file: monotonic across restarts too.
+        self._seq = itertools.count(time.time_ns() // 1000)
+
+    def next_name(self) -> str:
+        return f"{self.prefix}-{next(self._seq):017d}-{uuid.uuid4().hex[:12]}.parquet"
+
+    def write(self, rows: Sequence[Row]) -> list[Path]:
+        by_day: dict[date, list[Row]] = {}
+        for row in rows:
+            by_day.setdefault(partition_day(row.recebido_em), []).append(row)
+        written = []
+        for day, day_rows in by_day.items():
+            arrow = self.to_arrow(day_rows)
+            written.append(
+                publish_atomically(
+                    self.ops,
+                    partition_dir(self.root, self.table, day),
+                    self.next_name(),
+                    functools.partial(_write_parquet, arrow),
+                )
+            )
+        return written
+
+    def check_writable(self) -> None:
+        probe_writable(self.ops, self.root / self.table)
+
+    def warm_up(self) -> None:
+        """Pay Parquet's one-off codec/initialisation cost before the first request does."""
+        _write_parquet(self.to_arrow([]), io.BytesIO())
+
+
+class GroupCommitWriter(Generic[Row]):
+    """Group commit: concurrent writes share one flush; each waits for the one covering it."""
+
+    durable = True
+
+    def __init__(
+        self,
+        files: ParquetBatchFiles[Row],
+        on_flush: FlushObserver | None = None,
+        max_batch: int = 10_000,
+        min_interval: float = 0.0,
+    ) -> None:
+        self.files = files
+        self.on_flush = on_flush
+        self.max_batch = max_batch
+        self.min_interval = min_interval
+        self._pending: list[tuple[Row, asyncio.Future[None]]] = []
+        self._wakeup = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"lake-{files.table}")
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self.files.warm_up)
+        self._task = loop.create_task(self._run())
+
+    async def write(self, row: Row) -> None:
+        if self._closing or self._task is None or self._task.done():
+            raise PersistenceError("the lake writer is not running")
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((row, fut))
+        self._wakeup.set()
+        await fut
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_start = 0.0
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                # Commit delay: under load, let a few more rows join the next flush (fewer
+                # files and fsyncs per row); an isolated request is flushed at once.
+                wait = self.min_interval - (time.perf_counter() - last_start)
+                if wait > 0 and not self._closing:
+                    await asyncio.sleep(wait)
+                last_start = time.perf_counter()
+                batch = self._pending[: self.max_batch]
+                del self._pending[: self.max_batch]
+                rows = [row for row, _ in batch]
+                started = time.perf_counter()
+                error: BaseException | None = None
+                try:
+                    await loop.run_in_executor(self._executor, self.files.write, rows)
+                except Exception as exc:  # any failure to persist => the waiters get an error
+                    error = exc
+                    log.error(
+                        "lake flush failed",
+                        extra={"tabela": self.files.table, "linhas": len(rows), "erro": repr(exc)},
+                    )
+                if self.on_flush is not None:
+                    self.on_flush(time.perf_counter() - started, len(rows), error is None)
+                for _, fut in batch:
+                    if fut.done():  # the request was cancelled (client went away)
+                        continue
+                    if error is None:
+                        fut.set_result(None)
+                    else:
+                        fut.set_exception(PersistenceError(f"flush failed: {error!r}"))
+            if self._closing:
+                return
+
+    async def close(self) -> None:
+        """Flush everything queued, then stop. Idempotent."""
+        if self._closing:
+            return
+        self._closing = True
+        self._wakeup.set()
+        if self._task is not None:
+            await self._task
+        self._executor.shutdown(wait=True)
+
+    def check_writable(self) -> None:
+        self.files.check_writable()
+
+
+class FsyncPerRequestWriter(Generic[Row]):
+    """The naive durable baseline: every request writes and fsyncs its own file (benchmarks)."""
+
+    durable = True
+
+    def __init__(
+        self,
+        files: ParquetBatchFiles[Row],
+        on_flush: FlushObserver | None = None,
+        threads: int = 64,
+    ) -> None:
+        self.files = files
+        self.on_flush = on_flush
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix=f"naive-{files.table}")
+
+    async def start(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._executor, self.files.warm_up)
+
+    async def write(self, row: Row) -> None:
+        started = time.perf_counter()
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                self._executor, self.files.write, [row]
+            )
+        except Exception as exc:
+            if self.on_flush is not None:
+                self.on_flush(time.perf_counter() - started, 1, False)
+            raise PersistenceError(f"write failed: {exc!r}") from exc
+        if self.on_flush is not None:
+            self.on_flush(time.perf_counter() - started, 1, True)
+
+    async def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+    def check_writable(self) -> None:
+        self.files.check_writable()
+
+
+class DiscardingWriter(Generic[Row]):
+    """NOT DURABLE: accepts and drops rows. Only for the benchmark's validation-only ceiling."""
+
+    durable = False
+
+    async def start(self) -> None:
+        return None
+
+    async def write(self, row: Row) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    def check_writable(self) -> None:
+        return None

@@ -1,0 +1,119 @@
+"""Process-local Prometheus metrics in the text exposition format (no token ever in a label).
+
+Kept dependency-free and tiny: a few counters, a bounded recent-id window for duplicates and
+one latency histogram. With several workers, each process exposes its own figures.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable
+
+FLUSH_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+class Histogram:
+    def __init__(self, buckets: tuple[float, ...]) -> None:
+        self.buckets = buckets
+        self.counts = [0] * (len(buckets) + 1)
+        self.total = 0.0
+        self.n = 0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect.bisect_left(self.buckets, value)] += 1
+        self.total += value
+        self.n += 1
+
+    def render(self, name: str, labels: str = "") -> list[str]:
+        sep = "," if labels else ""
+        lines = []
+        cumulative = 0
+        for bound, count in zip(self.buckets, self.counts, strict=False):
+            cumulative += count
+            lines.append(f'{name}_bucket{{{labels}{sep}le="{bound}"}} {cumulative}')
+        lines.append(f'{name}_bucket{{{labels}{sep}le="+Inf"}} {self.n}')
+        suffix = f"{{{labels}}}" if labels else ""
+        lines.append(f"{name}_sum{suffix} {self.total}")
+        lines.append(f"{name}_count{suffix} {self.n}")
+        return lines
+
+
+class Metrics:
+    """Counters for the receiver; `render()` returns the Prometheus text page."""
+
+    def __init__(self, duplicate_window: int = 100_000) -> None:
+        self.accepted: defaultdict[str, int] = defaultdict(int)  # by perfil ("" = none)
+        self.duplicates = 0
+        self.rejected: defaultdict[str, int] = defaultdict(int)  # by motivo
+        self.flush_failures: defaultdict[str, int] = defaultdict(int)  # by tabela
+        self.flush_seconds: dict[str, Histogram] = {}
+        self.flush_rows: defaultdict[str, int] = defaultdict(int)
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._window = duplicate_window
+
+    def accept(self, transaction_id: str, perfil: str | None) -> None:
+        self.accepted[perfil or ""] += 1
+        if transaction_id in self._recent:
+            self.duplicates += 1
+            self._recent.move_to_end(transaction_id)
+            return
+        self._recent[transaction_id] = None
+        if len(self._recent) > self._window:
+            self._recent.popitem(last=False)
+
+    def reject(self, motivo: str) -> None:
+        self.rejected[motivo] += 1
+
+    def flush_observer(self, tabela: str) -> Callable[[float, int, bool], None]:
+        hist = self.flush_seconds.setdefault(tabela, Histogram(FLUSH_BUCKETS))
+
+        def observe(seconds: float, rows: int, ok: bool) -> None:
+            hist.observe(seconds)
+            if ok:
+                self.flush_rows[tabela] += rows
+            else:
+                self.flush_failures[tabela] += 1
+
+        return observe
+
+    def render(self) -> str:
+        out = [
+            "# HELP ccee_webhook_deliveries_accepted_total Deliveries answered 201 (stored)",
+            "# TYPE ccee_webhook_deliveries_accepted_total counter",
+        ]
+        for perfil, n in sorted(self.accepted.items()):
+            out.append(f'ccee_webhook_deliveries_accepted_total{{perfil="{_escape(perfil)}"}} {n}')
+        out += [
+            "# HELP ccee_webhook_duplicates_seen_total Accepted deliveries whose transactionId "
+            "this process had already accepted (within its recent-id window).",
+            "# TYPE ccee_webhook_duplicates_seen_total counter",
+            f"ccee_webhook_duplicates_seen_total {self.duplicates}",
+            "# HELP ccee_webhook_rejected_total Requests not acknowledged, by reason.",
+            "# TYPE ccee_webhook_rejected_total counter",
+        ]
+        for motivo, n in sorted(self.rejected.items()):
+            out.append(f'ccee_webhook_rejected_total{{motivo="{_escape(motivo)}"}} {n}')
+        out += [
+            "# HELP ccee_webhook_lake_rows_flushed_total Rows made durable in the lake.",
+            "# TYPE ccee_webhook_lake_rows_flushed_total counter",
+        ]
+        for tabela, n in sorted(self.flush_rows.items()):
+            out.append(f'ccee_webhook_lake_rows_flushed_total{{tabela="{tabela}"}} {n}')
+        out += [
+            "# HELP ccee_webhook_lake_flush_failures_total Flushes that failed to persist.",
+            "# TYPE ccee_webhook_lake_flush_failures_total counter",
+        ]
+        for tabela, n in sorted(self.flush_failures.items()):
+            out.append(f'ccee_webhook_lake_flush_failures_total{{tabela="{tabela}"}} {n}')
+        out += [
+            "# HELP ccee_webhook_lake_flush_seconds Time to write+fsync+publish one flush.",
+            "# TYPE ccee_webhook_lake_flush_seconds histogram",
+        ]
+        for tabela, hist in sorted(self.flush_seconds.items()):
+            out += hist.render("ccee_webhook_lake_flush_seconds", f'tabela="{tabela}"')
+        return "\n".join(out) + "\n"

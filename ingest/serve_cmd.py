@@ -1,0 +1,180 @@
+"""`ccee-webhook serve`: run the receiver under uvicorn (uvloop + httptools).
+
+uvicorn was picked over granian by measurement (see benchmarks/receiver.py and the README):
+on this workload they were within noise of each other, and uvicorn accepts a socket we bind
+ourselves, so `--port 0` is race-free and the printed URL is exactly the listening address.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+
+import click
+import msgspec
+
+from ingest.settings import SettingsError, parse_size, settings_from_env
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url(sock: socket.socket, tls: bool) -> str:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"{'https' if tls else 'http'}://{shown}:{port}"
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port; 0 picks a free one.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Data folder (lake under DATA_DIR/lake). [env CCEE_WEBHOOK_DATA_DIR; default ./data]",
+)
+@click.option(
+    "--insecure-no-token",
+    is_flag=True,
+    help="Accept POSTs to /ccee/... without a URL token. Local testing only.",
+)
+@click.option("--tls-cert", type=click.Path(dir_okay=False), help="PEM certificate for HTTPS.")
+@click.option("--tls-key", type=click.Path(dir_okay=False), help="PEM private key for HTTPS.")
+@click.option(
+    "--allow-ip",
+    multiple=True,
+    metavar="CIDR",
+    help="Only accept callbacks from these client networks (repeatable). "
+    "[env CCEE_WEBHOOK_ALLOW_IPS, comma-separated]",
+)
+@click.option(
+    "--max-body",
+    default=None,
+    metavar="SIZE",
+    help="Largest accepted body (e.g. 1MiB, 512KiB). [env CCEE_WEBHOOK_MAX_BODY; default 1MiB]",
+)
+@click.option(
+    "--instance-id",
+    default=None,
+    help="Name of this receiver in the lake (`instancia`). [default HOSTNAME-PID]",
+)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--persistence",
+    type=click.Choice(["group-commit", "fsync-per-request", "off"]),
+    default="group-commit",
+    show_default=True,
+    help="group-commit: durable, batched fsync (production). fsync-per-request: durable naive "
+    "baseline (benchmarks). off: NOT DURABLE, validates and discards - benchmark ceiling only.",
+)
+@click.option(
+    "--commit-delay-ms",
+    type=click.FloatRange(0, 1000),
+    default=None,
+    help="Group commit: minimum time between flushes under load; an isolated request is "
+    "flushed at once. [env CCEE_WEBHOOK_COMMIT_DELAY_MS; default 10]",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
+def serve(
+    host: str,
+    port: int,
+    data_dir: str | None,
+    insecure_no_token: bool,
+    tls_cert: str | None,
+    tls_key: str | None,
+    allow_ip: tuple[str, ...],
+    max_body: str | None,
+    instance_id: str | None,
+    workers: int,
+    persistence: str,
+    commit_delay_ms: float | None,
+    log_level: str,
+) -> None:
+    """Run the webhook receiver: CCEE's callbacks -> fsync'd Parquet lake.
+
+    CCEE POSTs to https://YOUR-HOST/ccee/TOKEN (or /ccee/TOKEN/anything); tokens come from
+    CCEE_WEBHOOK_TOKENS (`tok1,PERFIL:tok2`) or the file named by CCEE_WEBHOOK_TOKENS_FILE,
+    never from flags. Answers 201 only once the delivery is on stable storage. Also serves
+    GET /healthz, /readyz and /metrics. The first line of stdout is the URL it listens on.
+    """
+    import uvicorn
+
+    from ingest.asgi import SETTINGS_ENV
+    from ingest.logs import configure_logging
+
+    try:
+        settings = settings_from_env(
+            data_dir=data_dir,
+            insecure_no_token=insecure_no_token or None,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            allow_ips=allow_ip,
+            max_body=parse_size(max_body) if max_body else None,
+            instance_id=instance_id,
+            persistence=persistence,
+            commit_delay_ms=commit_delay_ms,
+        ).validate()
+    except (SettingsError, msgspec.ValidationError, OSError) as exc:
+        raise click.UsageError(str(exc)) from None
+
+    configure_logging(log_level)
+    if settings.persistence == "off":
+        click.echo(
+            "WARNING: --persistence off: deliveries are NOT stored (benchmark only)", err=True
+        )
+
+    try:
+        sock = _bind(host, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+    click.echo(_url(sock, bool(settings.tls_cert)))
+    sys.stdout.flush()
+
+    common = {
+        "log_config": None,
+        "access_log": False,  # our own per-request log line redacts the token
+        "server_header": False,
+        "lifespan": "on",
+        "loop": "uvloop",
+        "http": "httptools",
+        "timeout_graceful_shutdown": 30,
+        "ssl_certfile": settings.tls_cert,
+        "ssl_keyfile": settings.tls_key,
+        "backlog": 2048,
+    }
+    if workers == 1:
+        from ingest.app import create_app
+
+        config = uvicorn.Config(create_app(settings), **common)  # type: ignore[arg-type]
+        uvicorn.Server(config).run(sockets=[sock])
+        return
+
+    from uvicorn.supervisors import Multiprocess
+
+    if settings.instance_id and "{pid}" not in settings.instance_id:
+        # One name per worker process, so rows and files stay attributable.
+        settings = msgspec.structs.replace(settings, instance_id=settings.instance_id + "-{pid}")
+    os.environ[SETTINGS_ENV] = msgspec.json.encode(settings).decode()
+    os.environ["CCEE_WEBHOOK_LOG_LEVEL"] = log_level
+    config = uvicorn.Config(
+        "ingest.asgi:app_from_env",
+        factory=True,
+        workers=workers,
+        **common,  # type: ignore[arg-type]
+    )
+    Multiprocess(config, sockets=[sock]).run()

@@ -1,0 +1,16 @@
+"""Shared helpers for the ccee-webhook marimo notebooks.
+
+The notebooks stay thin: every figure is computed by a small pure function here (SQL over a
+read-only DuckDB connection) so tests can assert on the numbers, and every chart is built by a
+function that also knows how to say "no data yet".
+"""
+
+from report_kit.warehouse import (
+    TZ,
+    Periodo,
+    Warehouse,
+    open_warehouse,
+    resolve_warehouse_path,
+)
+
+__all__ = ["TZ", "Periodo", "Warehouse", "open_warehouse", "resolve_warehouse_path"]

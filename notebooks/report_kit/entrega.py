@@ -1,0 +1,190 @@
+"""Delivery-health figures: SLA, delivery rate, expiry, retries, data loss, quarantine."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from report_kit.warehouse import Periodo, Warehouse, sp_day, sp_local
+
+CONTAGENS = (
+    "notificacoes",
+    "notificado",
+    "aguardando",
+    "expirado",
+    "outros",
+    "retentativas_vistas",
+    "notificado_ausente_no_lago",
+    "no_lago_sem_resultado",
+)
+
+
+@dataclass(frozen=True)
+class Plantao:
+    """What the person on call reads first. Rates are fractions (0..1), None without data."""
+
+    ultimo_dia: str | None
+    notificacoes: int
+    notificado: int
+    aguardando: int
+    expirado: int
+    outros: int
+    taxa_entrega: float | None
+    latencia_ccee_p50_s: float | None
+    latencia_ccee_p95_s: float | None
+    retentativas_vistas: int
+    perda_de_dados: int
+    no_lago_sem_resultado: int
+    quarentena: int
+
+    @property
+    def alarme_perda(self) -> bool:
+        return self.perda_de_dados > 0
+
+
+def ultimo_dia(wh: Warehouse) -> dt.date | None:
+    """Latest day in ``sla_entrega`` (None when empty): 'now' for the dashboard's defaults."""
+    if not wh.has("sla_entrega"):
+        return None
+    v = wh.df("SELECT max(dia) AS d FROM sla_entrega").iloc[0]["d"]
+    return None if pd.isna(v) else pd.Timestamp(v).date()
+
+
+def plantao(wh: Warehouse, periodo: Periodo = Periodo()) -> Plantao:
+    """The on-call figures over a period of São Paulo days."""
+    counts = dict.fromkeys(CONTAGENS, 0)
+    last: str | None = None
+    if wh.has("sla_entrega"):
+        where, args = periodo.sql("dia")
+        sums = ", ".join(f"coalesce(sum({c}), 0)::BIGINT AS {c}" for c in CONTAGENS)
+        r = wh.df(
+            f"SELECT {sums}, strftime(max(dia), '%Y-%m-%d') AS ultimo FROM sla_entrega "
+            f"WHERE {where}",
+            args,
+        ).iloc[0]
+        counts = {c: int(r[c]) for c in CONTAGENS}
+        last = None if pd.isna(r["ultimo"]) else str(r["ultimo"])
+    p50 = p95 = None
+    if wh.has("resultados_notificacao"):
+        where, args = periodo.sql("dia")
+        r = wh.df(
+            f"""SELECT quantile_cont(epoch(data_notificacao - data_origem), 0.5) AS p50,
+                       quantile_cont(epoch(data_notificacao - data_origem), 0.95) AS p95
+                FROM resultados_notificacao
+                WHERE situacao = 'NOTIFICADO' AND data_notificacao IS NOT NULL
+                  AND data_origem IS NOT NULL AND {where}""",
+            args,
+        ).iloc[0]
+        p50 = None if pd.isna(r["p50"]) else float(r["p50"])
+        p95 = None if pd.isna(r["p95"]) else float(r["p95"])
+    quar = 0
+    if wh.has("quarentena"):
+        where, args = periodo.sql("dt")
+        quar = int(wh.df(f"SELECT count(*) AS n FROM quarentena WHERE {where}", args).iloc[0]["n"])
+    n = counts["notificacoes"]
+    return Plantao(
+        ultimo_dia=last,
+        notificacoes=n,
+        notificado=counts["notificado"],
+        aguardando=counts["aguardando"],
+        expirado=counts["expirado"],
+        outros=counts["outros"],
+        taxa_entrega=(counts["notificado"] / n) if n else None,
+        latencia_ccee_p50_s=p50,
+        latencia_ccee_p95_s=p95,
+        retentativas_vistas=counts["retentativas_vistas"],
+        perda_de_dados=counts["notificado_ausente_no_lago"],
+        no_lago_sem_resultado=counts["no_lago_sem_resultado"],
+        quarentena=quar,
+    )
+
+
+def sla_por_dia(wh: Warehouse, periodo: Periodo = Periodo()) -> pd.DataFrame:
+    """Per day: volumes by state, delivery rate, retries, data loss (from ``sla_entrega``) and
+    exact CCEE latency p50/p95 over that day's notifications (from ``resultados_notificacao``)."""
+    if not wh.has("sla_entrega"):
+        return pd.DataFrame(columns=["dia", *CONTAGENS, "taxa_entrega"])
+    where, args = periodo.sql("s.dia")
+    sums = ", ".join(f"sum({c})::BIGINT AS {c}" for c in CONTAGENS)
+    lat = "NULL::DOUBLE AS latencia_ccee_p50_s, NULL::DOUBLE AS latencia_ccee_p95_s"
+    join = ""
+    if wh.has("resultados_notificacao"):
+        join = """LEFT JOIN (
+            SELECT dia,
+                   quantile_cont(epoch(data_notificacao - data_origem), 0.5) AS p50,
+                   quantile_cont(epoch(data_notificacao - data_origem), 0.95) AS p95
+            FROM resultados_notificacao
+            WHERE situacao = 'NOTIFICADO' AND data_notificacao IS NOT NULL
+              AND data_origem IS NOT NULL
+            GROUP BY dia) l ON l.dia = s.dia"""
+        lat = "any_value(l.p50) AS latencia_ccee_p50_s, any_value(l.p95) AS latencia_ccee_p95_s"
+    return wh.df(
+        f"""SELECT strftime(s.dia, '%Y-%m-%d') AS dia, {sums},
+                   sum(notificado) / nullif(sum(notificacoes), 0) AS taxa_entrega, {lat}
+            FROM sla_entrega s {join} WHERE {where}
+            GROUP BY s.dia ORDER BY s.dia""",
+        args,
+    )
+
+
+def sla_por_evento(wh: Warehouse, periodo: Periodo = Periodo()) -> pd.DataFrame:
+    """Per event code over the period: volumes, delivery rate, worst daily p95 (seconds)."""
+    if not wh.has("sla_entrega"):
+        return pd.DataFrame()
+    where, args = periodo.sql("dia")
+    return wh.df(
+        f"""SELECT evento_notificacao, sum(notificacoes)::BIGINT AS notificacoes,
+                   sum(notificado)::BIGINT AS notificado, sum(expirado)::BIGINT AS expirado,
+                   sum(aguardando)::BIGINT AS aguardando,
+                   round(sum(notificado) / nullif(sum(notificacoes), 0), 4) AS taxa_entrega,
+                   max(latencia_ccee_p95_s) AS pior_p95_ccee_s,
+                   sum(retentativas_vistas)::BIGINT AS retentativas_vistas,
+                   sum(notificado_ausente_no_lago)::BIGINT AS notificado_ausente_no_lago
+            FROM sla_entrega WHERE {where} GROUP BY 1 ORDER BY notificacoes DESC, 1""",
+        args,
+    )
+
+
+def perda_de_dados(wh: Warehouse, periodo: Periodo = Periodo(), limite: int = 50) -> pd.DataFrame:
+    """Notifications CCEE reports as NOTIFICADO that the lake never received (to chase)."""
+    if not (wh.has("resultados_notificacao") and wh.has("notificacoes")):
+        return pd.DataFrame(columns=["transaction_id"])
+    where, args = periodo.sql("r.dia")
+    return wh.df(
+        f"""SELECT r.transaction_id, r.evento_notificacao, r.perfil,
+                   strftime(r.dia, '%Y-%m-%d') AS dia,
+                   {sp_local('r.data_notificacao')} AS notificado_em_sp
+            FROM resultados_notificacao r
+            ANTI JOIN notificacoes n ON n.transaction_id = r.transaction_id
+            WHERE r.situacao = 'NOTIFICADO' AND {where}
+            ORDER BY r.data_notificacao NULLS LAST, r.transaction_id LIMIT {int(limite)}""",
+        args,
+    )
+
+
+def quarentena_por_motivo(wh: Warehouse, periodo: Periodo = Periodo()) -> pd.DataFrame:
+    """Quarantined requests per machine reason, with the HTTP status answered."""
+    if not wh.has("quarentena"):
+        return pd.DataFrame(columns=["motivo", "status_http", "pedidos"])
+    where, args = periodo.sql("dt")
+    return wh.df(
+        f"""SELECT motivo, status_http, count(*) AS pedidos,
+                   {sp_local('max(recebido_em)')} AS ultimo_sp
+            FROM quarentena WHERE {where} GROUP BY ALL ORDER BY pedidos DESC, motivo""",
+        args,
+    )
+
+
+def rejeicoes_por_dia(wh: Warehouse, periodo: Periodo = Periodo()) -> pd.DataFrame:
+    """Receiver rejections (quarantine) per São Paulo day and HTTP status."""
+    if not wh.has("quarentena"):
+        return pd.DataFrame(columns=["dia", "status_http", "pedidos"])
+    where, args = periodo.sql(sp_day("recebido_em"))
+    return wh.df(
+        f"""SELECT strftime({sp_day('recebido_em')}, '%Y-%m-%d') AS dia,
+                   CAST(status_http AS VARCHAR) AS status_http, count(*) AS pedidos
+            FROM quarentena WHERE {where} GROUP BY ALL ORDER BY dia, status_http""",
+        args,
+    )

@@ -1,0 +1,82 @@
+"""Plain-HTML building blocks (no marimo custom elements) so they render identically in
+``marimo run`` and in the static HTML export."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+_TONS = {
+    "ok": ("#e8f5e9", "#1b5e20"),
+    "alerta": ("#fff8e1", "#8a6100"),
+    "critico": ("#ffebee", "#b71c1c"),
+    "neutro": ("#f3f4f6", "#111827"),
+}
+
+
+@dataclass(frozen=True)
+class Indicador:
+    rotulo: str
+    valor: str
+    detalhe: str = ""
+    tom: str = "neutro"
+
+
+def cartoes(indicadores: Sequence[Indicador]) -> str:
+    """A row of KPI cards; each card carries data-indicador for tests and screen readers."""
+    cards = []
+    for i in indicadores:
+        bg, fg = _TONS.get(i.tom, _TONS["neutro"])
+        cards.append(
+            f'<div class="ccee-kpi" data-indicador="{html.escape(i.rotulo)}" data-tom="{i.tom}" '
+            f'style="background:{bg};color:{fg};border-radius:8px;padding:10px 14px;'
+            f'min-width:150px;flex:1">'
+            f'<div style="font-size:0.8rem;opacity:0.85">{html.escape(i.rotulo)}</div>'
+            f'<div style="font-size:1.6rem;font-weight:700">{html.escape(i.valor)}</div>'
+            f'<div style="font-size:0.75rem;opacity:0.8">{html.escape(i.detalhe)}</div></div>'
+        )
+    return (
+        '<div class="ccee-kpis" style="display:flex;flex-wrap:wrap;gap:10px;margin:8px 0">'
+        + "".join(cards)
+        + "</div>"
+    )
+
+
+def aviso(titulo: str, texto: str, tom: str = "alerta") -> str:
+    """A banner: used for the data-loss alarm and for the 'no data yet' state."""
+    bg, fg = _TONS.get(tom, _TONS["alerta"])
+    return (
+        f'<div class="ccee-aviso" data-tom="{tom}" style="background:{bg};color:{fg};'
+        f'border-left:6px solid {fg};padding:10px 14px;border-radius:6px;margin:8px 0">'
+        f"<strong>{html.escape(titulo)}</strong><br>{html.escape(texto)}</div>"
+    )
+
+
+def sem_dados(o_que: str, caminho: object) -> str:
+    """The 'no data yet' state, naming what is missing and where we looked."""
+    return aviso(
+        "Sem dados ainda",
+        f"{o_que} — armazém consultado: {caminho}. Os dados aparecem depois que o Dagster "
+        "materializar as tabelas a partir do lago.",
+        tom="neutro",
+    )
+
+
+def fmt_int(v: int | None) -> str:
+    return "—" if v is None else f"{v:,}".replace(",", ".")
+
+
+def fmt_pct(v: float | None) -> str:
+    return "—" if v is None else f"{v * 100:.1f}%".replace(".", ",")
+
+
+def fmt_seg(v: float | None) -> str:
+    """Seconds in a readable unit (s / min / h)."""
+    if v is None:
+        return "—"
+    if v < 120:
+        return f"{v:.0f} s"
+    if v < 7200:
+        return f"{v / 60:.1f} min".replace(".", ",")
+    return f"{v / 3600:.1f} h".replace(".", ",")

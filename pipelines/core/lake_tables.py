@@ -1,0 +1,172 @@
+"""Lake → `notificacoes` and `metadados`: one row per transaction_id, replaced per day range.
+
+A transaction is delivered again and again (CCEE retries every 5 minutes for 24 h), so its
+deliveries can straddle two São Paulo days. The rows of days [d0, d1] are computed from the
+lake folders [d0 − 1, d1 + 1]: a transaction belongs to the day of its first receipt, and its
+last receipt / delivery count include the following day's retries.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+
+from ingest.lake_schema import NOTIFICACOES
+from pipelines.core.db import transaction
+from pipelines.core.lake import partition_files
+from pipelines.core.names import quote_literal
+
+#: How many neighbouring days a transaction's deliveries may span (24 h retry window).
+JANELA_DIAS = 1
+
+DDL = """
+CREATE TABLE IF NOT EXISTS notificacoes (
+    transaction_id VARCHAR NOT NULL,
+    perfil VARCHAR,
+    evento_notificacao VARCHAR,
+    entidade VARCHAR,
+    evento VARCHAR,
+    primeiro_recebimento TIMESTAMPTZ,
+    ultimo_recebimento TIMESTAMPTZ,
+    entregas INTEGER,
+    dt DATE NOT NULL
+);
+CREATE TABLE IF NOT EXISTS metadados (
+    transaction_id VARCHAR NOT NULL,
+    posicao INTEGER NOT NULL,
+    nome VARCHAR,
+    valor VARCHAR,
+    dt DATE NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class CargaLago:
+    """What one load did, for asset metadata."""
+
+    arquivos: int
+    entregas_lidas: int
+    notificacoes: int
+    metadados: int
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(DDL)
+
+
+def days(d0: date, d1: date) -> list[date]:
+    return [d0 + timedelta(days=i) for i in range((d1 - d0).days + 1)]
+
+
+def _parquet_list(files: Sequence[Path]) -> str:
+    return "[" + ", ".join(quote_literal(str(f)) for f in files) + "]"
+
+
+def stage_deliveries(
+    con: duckdb.DuckDBPyConnection, data_dir: str | os.PathLike[str], d0: date, d1: date
+) -> int:
+    """Temp table `_entregas`: every delivery of lake days [d0-1, d1+1]; returns files read."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _entregas (
+            transaction_id VARCHAR, evento_notificacao VARCHAR,
+            metadados STRUCT(nome VARCHAR, valor VARCHAR)[], recebido_em TIMESTAMPTZ,
+            perfil VARCHAR, dt DATE, arquivo VARCHAR, linha BIGINT)
+        """
+    )
+    n_files = 0
+    for day in days(d0 - timedelta(days=JANELA_DIAS), d1 + timedelta(days=JANELA_DIAS)):
+        files = partition_files(data_dir, NOTIFICACOES, day)
+        if not files:
+            continue
+        n_files += len(files)
+        inside = d0 <= day <= d1
+        # Neighbour days only contribute timestamps: skip their metadata payload.
+        meta = "metadados" if inside else "NULL"
+        con.execute(
+            f"""
+            INSERT INTO _entregas
+            SELECT transaction_id, evento_notificacao, {meta}, recebido_em, perfil,
+                   DATE {quote_literal(day.isoformat())}, filename, file_row_number
+            FROM read_parquet({_parquet_list(files)}, union_by_name = true,
+                              filename = true, file_row_number = true)
+            """
+        )
+    return n_files
+
+
+def load_notificacoes(
+    con: duckdb.DuckDBPyConnection, data_dir: str | os.PathLike[str], d0: date, d1: date
+) -> CargaLago:
+    """Replace days [d0, d1] of `notificacoes` and `metadados` in one transaction."""
+    ensure_tables(con)
+    lo, hi = quote_literal(d0.isoformat()), quote_literal(d1.isoformat())
+    with transaction(con):
+        n_files = stage_deliveries(con, data_dir, d0, d1)
+        lidas = con.execute(
+            f"SELECT count(*) FROM _entregas WHERE dt BETWEEN DATE {lo} AND DATE {hi}"
+        ).fetchone()[0]  # type: ignore[index]
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _primeiras AS
+            WITH resumo AS (
+                SELECT transaction_id,
+                       arg_min(dt, (recebido_em, arquivo, linha)) AS dt_primeiro,
+                       min(recebido_em) AS primeiro, max(recebido_em) AS ultimo,
+                       count(*)::INTEGER AS entregas
+                FROM _entregas GROUP BY transaction_id
+            )
+            SELECT e.transaction_id, e.perfil, e.evento_notificacao, e.metadados,
+                   r.primeiro, r.ultimo, r.entregas, r.dt_primeiro AS dt
+            FROM _entregas e JOIN resumo r USING (transaction_id)
+            WHERE r.dt_primeiro BETWEEN DATE {lo} AND DATE {hi}
+              AND e.dt BETWEEN DATE {lo} AND DATE {hi}
+            QUALIFY row_number() OVER (
+                PARTITION BY e.transaction_id ORDER BY e.recebido_em, e.arquivo, e.linha) = 1
+            """
+        )
+        con.execute(f"DELETE FROM notificacoes WHERE dt BETWEEN DATE {lo} AND DATE {hi}")
+        con.execute(f"DELETE FROM metadados WHERE dt BETWEEN DATE {lo} AND DATE {hi}")
+        con.execute(
+            """
+            INSERT INTO notificacoes
+            SELECT transaction_id, perfil, evento_notificacao,
+                   CASE WHEN strpos(evento_notificacao, '.') > 0
+                        THEN split_part(evento_notificacao, '.', 1) END,
+                   CASE WHEN strpos(evento_notificacao, '.') > 0
+                        THEN substr(evento_notificacao, strpos(evento_notificacao, '.') + 1) END,
+                   primeiro, ultimo, entregas, dt
+            FROM _primeiras ORDER BY dt, primeiro, transaction_id
+            """
+        )
+        con.execute(
+            """
+            INSERT INTO metadados
+            SELECT transaction_id, posicao::INTEGER, m.nome, NULLIF(m.valor, 'null'), dt
+            FROM (
+                SELECT transaction_id, dt, primeiro,
+                       generate_subscripts(metadados, 1) - 1 AS posicao,
+                       unnest(metadados) AS m
+                FROM _primeiras
+            )
+            ORDER BY dt, primeiro, transaction_id, posicao
+            """
+        )
+        n_notif = con.execute("SELECT count(*) FROM _primeiras").fetchone()[0]  # type: ignore[index]
+        n_meta = con.execute("SELECT coalesce(sum(len(metadados)), 0) FROM _primeiras").fetchone()[
+            0
+        ]  # type: ignore[index]
+        con.execute("DROP TABLE _primeiras")
+        con.execute("DROP TABLE _entregas")
+    return CargaLago(
+        arquivos=n_files,
+        entregas_lidas=int(lidas),
+        notificacoes=int(n_notif),
+        metadados=int(n_meta),
+    )

@@ -1,0 +1,1 @@
+"""Typed entity tables (`eventos_<entidade>`) from the declarative metadata registry."""

@@ -1,0 +1,1 @@
+"""Lake → `notificacoes`, `metadados`, `quarentena`; the lake sensor; the daily compaction."""

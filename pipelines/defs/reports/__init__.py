@@ -1,0 +1,1 @@
+"""HTML reports: the marimo notebooks run against the warehouse and exported as static pages."""

@@ -1,0 +1,1 @@
+"""CCEE delivery results (`resultados_notificacao`) and their hourly pull."""

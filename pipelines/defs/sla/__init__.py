@@ -1,0 +1,1 @@
+"""Delivery SLA (`sla_entrega`) and the data-loss alarm."""

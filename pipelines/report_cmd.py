@@ -1,0 +1,73 @@
+"""`ccee-webhook report`: export the marimo reports as static, self-contained HTML pages."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+DEFAULT_DATA_DIR = "./data"
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=lambda: os.environ.get("CCEE_WEBHOOK_DATA_DIR") or DEFAULT_DATA_DIR,
+    show_default="$CCEE_WEBHOOK_DATA_DIR or ./data",
+    help="Data folder: the warehouse is read from DATA_DIR/warehouse.duckdb.",
+)
+@click.option(
+    "--warehouse",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Read this DuckDB file instead of DATA_DIR/warehouse.duckdb (opened read-only).",
+)
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the pages [default: DATA_DIR/reports].",
+)
+@click.option(
+    "--only",
+    "only",
+    multiple=True,
+    type=click.Choice(["contract_events", "energy_amount_events", "delivery_health"]),
+    help="Export only this report (repeatable). Default: all.",
+)
+def report(
+    data_dir: Path, warehouse: Path | None, output_dir: Path | None, only: tuple[str, ...]
+) -> None:
+    """Export the HTML reports (contract events, energy-amount events, delivery health).
+
+    Each notebook in notebooks/ runs against the warehouse, read-only, and is written as one
+    HTML file that opens offline (charts and their JavaScript are embedded). A missing or
+    empty warehouse still produces pages, which say there is no data yet.
+    """
+    from pipelines.defs.reports.export import RELATORIOS, ExportError, export_report
+
+    wh = warehouse or data_dir / "warehouse.duckdb"
+    out = output_dir or data_dir / "reports"
+    chosen = [r for r in RELATORIOS if not only or r.nome in only]
+    if not wh.exists():
+        click.echo(f"note: {wh} does not exist yet; the reports will say there is no data", err=True)
+    failures = 0
+    with click.progressbar(
+        chosen,
+        label=f"Exporting {len(chosen)} report(s) to {out}",
+        item_show_func=lambda r: r.nome if r else None,
+        file=click.get_text_stream("stderr"),
+    ) as bar:
+        for rel in bar:
+            try:
+                path = export_report(rel, wh, out)
+            except ExportError as exc:
+                failures += 1
+                click.echo(f"\nerror: {exc}", err=True)
+                continue
+            click.echo(f"{path}")
+    if failures:
+        raise click.ClickException(f"{failures} report(s) failed")

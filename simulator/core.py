@@ -1,0 +1,175 @@
+"""The local CCEE assembled: clock, stores, SOAP service, dispatcher, generator.
+
+Everything here runs on one asyncio loop (the server's). `publish` turns a business event
+into one notification per subscribed participant, each with its own fresh transactionId.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import msgspec
+
+from ccee.mensagem import Mensagem, Metadado, encode_mensagem, parse_event_code
+from simulator.catalog import DEFAULT_CODES, Catalog
+from simulator.clock import VirtualClock
+from simulator.db import Database
+from simulator.dispatcher import Dispatcher, DispatchSettings
+from simulator.events import SimEvent
+from simulator.generator import EventGenerator
+from simulator.knobs import Knobs
+from simulator.ledger import Ledger
+from simulator.participants import Participant, Participants
+from simulator.preferences import PreferenceStore
+from simulator.retry import CCEE_RETRY, RetryPolicy
+from simulator.soap_service import SoapService
+
+
+class SimulatorConfig(msgspec.Struct):
+    participants: list[Participant]
+    #: SQLite file for preferences and the results ledger (":memory:" for throwaway runs)
+    db_path: str = ":memory:"
+    #: CCEE seconds per real second; 0 freezes the clock (it then moves only when told)
+    time_scale: float = 1.0
+    #: CCEE time at startup (default: now)
+    start: datetime | None = None
+    events_per_hour: float = 0.0
+    seed: int | None = None
+    catalog: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_CODES))
+    retry: RetryPolicy = CCEE_RETRY
+    dispatch: DispatchSettings = msgspec.field(default_factory=DispatchSettings)
+
+
+class UnknownEventCode(ValueError):
+    pass
+
+
+class Simulator:
+    def __init__(self, config: SimulatorConfig) -> None:
+        self.config = config
+        self.clock = VirtualClock(config.start, config.time_scale)
+        self.catalog = Catalog(config.catalog)
+        self.participants = Participants(config.participants)
+        if config.db_path != ":memory:":
+            Path(config.db_path).parent.mkdir(parents=True, exist_ok=True)
+        self.db = Database(config.db_path)
+        self.preferences = PreferenceStore(self.db)
+        self.ledger = Ledger(self.db)
+        self.knobs = Knobs(config.seed)
+        self.soap = SoapService(
+            self.clock, self.catalog, self.participants, self.preferences, self.ledger, self.knobs
+        )
+        self.dispatcher = Dispatcher(
+            self.clock, self.ledger, self.knobs, config.retry, config.dispatch
+        )
+        self.generator = EventGenerator(
+            self.clock,
+            self.catalog,
+            self.participants.perfis(),
+            self.publish,
+            config.events_per_hour,
+            config.seed,
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        if self.config.start is not None:
+            self.clock.restart(self.config.start)
+        await self.dispatcher.start()
+        self._tasks.append(asyncio.create_task(self.generator.run(), name="generator"))
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.dispatcher.stop()
+        self.db.close()
+
+    # -- events ----------------------------------------------------------------------------
+    def publish(self, event: SimEvent) -> list[str]:
+        """Queue one notification per subscribed participant; returns their transactionIds."""
+        if event.codigo not in self.catalog:
+            raise UnknownEventCode(f"event code {event.codigo!r} is not in the catalogue")
+        perfis = event.perfis if event.perfis is not None else self.participants.perfis()
+        ids = []
+        for perfil in perfis:
+            participant = self.participants.get(perfil)
+            destino = self.preferences.destino(perfil, event.codigo)
+            if participant is None or destino is None:
+                continue
+            tx = str(uuid.uuid4())
+            corpo = event.corpo_bruto
+            if corpo is None:
+                corpo = encode_mensagem(Mensagem(event.codigo, event.metadados, tx))
+            self.ledger.create(
+                transaction_id=tx,
+                perfil=perfil,
+                participante_mercado=participant.codigo_participante,
+                codigo=event.codigo,
+                endereco_destino=destino,
+                corpo=corpo,
+                data_origem=event.data_origem,
+            )
+            self.dispatcher.submit(tx, destino, corpo, event.data_origem)
+            ids.append(tx)
+        return ids
+
+    def inject(
+        self,
+        codigo: str,
+        metadados: list[Metadado] | None = None,
+        perfis: list[str] | None = None,
+        corpo_bruto: bytes | None = None,
+    ) -> list[str]:
+        """A specific event now; plausible metadados are generated when none are given."""
+        parse_event_code(codigo)
+        if codigo not in self.catalog:
+            raise UnknownEventCode(f"event code {codigo!r} is not in the catalogue")
+        now = self.clock.now()
+        if metadados is None:
+            metadados = self.generator.metadata_for(codigo, now)
+        return self.publish(SimEvent(codigo, metadados, now, perfis, corpo_bruto))
+
+    def burst(self, count: int) -> list[str]:
+        """`count` generated events at the same CCEE instant (a burst)."""
+        now = self.clock.now()
+        ids: list[str] = []
+        for _ in range(count):
+            ids.extend(self.publish(self.generator.make_event(now)))
+        return ids
+
+    # -- time ------------------------------------------------------------------------------
+    async def fast_forward(self, delta: timedelta) -> datetime:
+        """Move CCEE time forward by `delta`, stopping at every due delivery on the way and
+        letting it finish, so timestamps are exact (discrete-event stepping)."""
+        target = self.clock.now() + delta
+        while True:
+            await self.dispatcher.wait_idle()
+            nxt = self.dispatcher.next_due()
+            if nxt is None or nxt > target:
+                self.clock.advance_to(target)
+                await self.dispatcher.wait_idle()
+                return self.clock.now()
+            self.clock.advance_to(nxt)
+
+    def stats(self) -> dict[str, object]:
+        return {
+            "clock": self.clock_info(),
+            "ledger": self.ledger.stats(),
+            "dispatcher": {
+                "inflight": self.dispatcher.inflight,
+                "scheduled": self.dispatcher.scheduled,
+                "max_attempts": self.dispatcher.policy.max_attempts,
+            },
+            "generator": {
+                "paused": self.generator.paused,
+                "events_per_hour": self.generator.events_per_hour,
+                "generated": self.generator.generated,
+            },
+        }
+
+    def clock_info(self) -> dict[str, object]:
+        return {"now": self.clock.now().isoformat(), "time_scale": self.clock.scale}

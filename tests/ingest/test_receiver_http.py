@@ -1,0 +1,208 @@
+"""Acceptance of CCEE's callback contract through a real HTTP client against `ccee-webhook serve`."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import msgspec
+import pytest
+from ingest_support import (
+    SAMPLE,
+    TOKEN,
+    TOKEN2,
+    Receiver,
+    body_for,
+    lake_files,
+    lake_query,
+)
+
+PROBLEM = "application/problem+json"
+
+
+def notificacao(rcv: Receiver, tid: str) -> list[tuple]:  # type: ignore[type-arg]
+    return lake_query(
+        rcv.data_dir,
+        "notificacoes",
+        "select transaction_id, evento_notificacao, metadados, recebido_em, destino, perfil, "
+        f"corpo, instancia from t where transaction_id = '{tid}' order by recebido_em",
+    )
+
+
+def test_exact_ccee_sample_is_stored_verbatim(receiver: Receiver) -> None:
+    raw = SAMPLE.read_bytes()
+    tid = json.loads(raw)["transactionId"]
+    before = len(notificacao(receiver, tid))
+    r = receiver.post(f"/ccee/{TOKEN}/contratos", raw)
+    assert r.status_code == 201, r.text
+    assert r.json()["transactionId"] == tid
+    rows = notificacao(receiver, tid)
+    assert len(rows) == before + 1
+    t_id, evento, metadados, recebido_em, destino, perfil, corpo, instancia = rows[-1]
+    assert evento == "CONTRATO.REGISTRADO"
+    assert metadados == [
+        {"nome": "ID_CONTRATO", "valor": "1234"},
+        {"nome": "DATA_ORIGEM_EVENTO", "valor": "2021-05-11T05:30:00.000Z"},
+        {"nome": "MES_REFERENCIA", "valor": "null"},  # the string, not SQL NULL
+        {"nome": "AMBIENTE_CONTRATACAO", "valor": "ACL"},
+    ]
+    assert corpo == raw.decode()
+    assert destino == "/ccee/***/contratos"
+    assert perfil == "PERFIL_A"
+    assert recebido_em.tzinfo is not None
+    assert instancia
+
+
+def test_duplicates_are_acknowledged_and_recorded_again(receiver: Receiver) -> None:
+    tid = str(uuid.uuid4())
+    body = body_for(tid)
+    for _ in range(3):
+        assert receiver.post(f"/ccee/{TOKEN2}", body).status_code == 201
+    rows = notificacao(receiver, tid)
+    assert len(rows) == 3
+    assert {r[5] for r in rows} == {None}  # unlabelled token: no perfil
+    assert {r[4] for r in rows} == {"/ccee/***"}
+    metrics = receiver.client.get("/metrics").text
+    dup = next(x for x in metrics.splitlines() if x.startswith("ccee_webhook_duplicates_seen_total"))
+    assert int(dup.split()[-1]) >= 2
+
+
+def test_unknown_fields_unicode_names_and_charset_are_accepted(receiver: Receiver) -> None:
+    tid = str(uuid.uuid4())
+    doc = {
+        "eventoNotificacao": "MONTANTE_ENERGIA.AJUSTADO",
+        "metadados": [{"nome": "MÊS_DE_REFERÊNCIA ☀", "valor": "ação"}, {"nome": "", "valor": ""}],
+        "transactionId": tid,
+        "campoNovo": {"qualquer": [1, 2]},
+    }
+    raw = json.dumps(doc, ensure_ascii=False, indent=1).encode()
+    r = receiver.post(f"/ccee/{TOKEN}", raw, "application/json; charset=UTF-8")
+    assert r.status_code == 201, r.text
+    (row,) = notificacao(receiver, tid)
+    assert row[2][0] == {"nome": "MÊS_DE_REFERÊNCIA ☀", "valor": "ação"}
+    assert row[6] == raw.decode()  # extra field kept in the verbatim body
+
+
+BAD_INPUTS = [
+    # (id, body, content type, status, motivo, campo)
+    ("malformed-json", b'{"eventoNotificacao": "A.B", "metadados": [', "application/json",
+     400, "json_invalido", None),
+    ("empty-body", b"", "application/json", 400, "json_invalido", None),
+    ("invalid-utf8", b'{"eventoNotificacao": "A.\xff\xfe"}', "application/json",
+     400, "utf8_invalido", None),
+    ("not-json-type", body_for(), "text/plain", 415, "tipo_de_conteudo", None),
+    ("form-type", body_for(), "application/x-www-form-urlencoded", 415, "tipo_de_conteudo",
+     None),
+    ("latin1-charset", body_for(), "application/json; charset=iso-8859-1", 415,
+     "tipo_de_conteudo", None),
+    ("transaction-id-not-uuid", body_for("not-a-uuid"), "application/json", 422,
+     "schema_invalido", "$.transactionId"),
+    ("lowercase-event", body_for(evento="contrato.registrado"), "application/json", 422,
+     "schema_invalido", "$.eventoNotificacao"),
+    ("event-without-dot", body_for(evento="CONTRATO"), "application/json", 422,
+     "schema_invalido", "$.eventoNotificacao"),
+    ("valor-not-string",
+     b'{"eventoNotificacao":"A.B","metadados":[{"nome":"X","valor":1}],'
+     b'"transactionId":"12345678-1234-1234-1234-123465789012"}',
+     "application/json", 422, "schema_invalido", "$.metadados[0].valor"),
+    ("missing-metadados",
+     b'{"eventoNotificacao":"A.B","transactionId":"12345678-1234-1234-1234-123465789012"}',
+     "application/json", 422, "schema_invalido", "$.metadados"),
+    ("array-body", b"[1,2,3]", "application/json", 422, "schema_invalido", "$"),
+    ("too-large", b'{"x":"' + b"a" * 6000 + b'"}', "application/json", 413,
+     "corpo_grande_demais", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "ctype", "status", "motivo", "campo"),
+    [case[1:] for case in BAD_INPUTS],
+    ids=[case[0] for case in BAD_INPUTS],
+)
+def test_bad_input_gets_a_problem_and_is_quarantined(
+    receiver: Receiver, body: bytes, ctype: str, status: int, motivo: str, campo: str | None
+) -> None:
+    marker = uuid.uuid4().hex.encode()
+    # A unique marker in the path tail lets us find this request's quarantine row.
+    path = f"/ccee/{TOKEN}/{marker.decode()}"
+    r = receiver.post(path, body, ctype)
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == PROBLEM
+    problem = r.json()
+    assert problem["status"] == status
+    assert problem["motivo"] == motivo
+    assert problem["type"].endswith(motivo)
+    assert problem["title"] and problem["detail"]
+    if campo is not None:
+        assert problem["campo"] == campo
+    rows = [
+        q for q in lake_query(
+            receiver.data_dir, "quarentena",
+            "select motivo, detalhe, status_http, content_type, tamanho, corpo, destino, perfil "
+            "from t",
+        )
+        if q[6].endswith(marker.decode())
+    ]
+    assert len(rows) == 1
+    q_motivo, detalhe, status_http, content_type, tamanho, corpo, destino, perfil = rows[0]
+    assert (q_motivo, status_http, content_type) == (motivo, status, ctype)
+    assert detalhe == problem["detail"]
+    assert destino == f"/ccee/***/{marker.decode()}"
+    assert perfil == "PERFIL_A"
+    assert tamanho == len(body)
+    assert bytes(corpo) == body[: 64 * 1024]
+
+
+def test_missing_content_type_is_read_as_json(receiver: Receiver) -> None:
+    tid = str(uuid.uuid4())
+    assert receiver.post(f"/ccee/{TOKEN}", body_for(tid), content_type=None).status_code == 201
+    assert len(notificacao(receiver, tid)) == 1
+
+
+@pytest.mark.parametrize(
+    "path", ["/ccee/wrong-token", f"/ccee/{TOKEN}x", "/ccee", "/ccee/", f"/ccee/x/{TOKEN}"]
+)
+def test_unknown_or_missing_token_is_404_and_nothing_is_stored(
+    receiver: Receiver, path: str
+) -> None:
+    before = lake_files(receiver.data_dir)
+    for body in (body_for(), b"garbage \xff"):
+        r = receiver.post(path, body)
+        assert r.status_code == 404
+        assert r.headers["content-type"] == PROBLEM
+        assert TOKEN not in r.text
+    assert lake_files(receiver.data_dir) == before
+
+
+def test_health_ready_metrics(receiver: Receiver) -> None:
+    assert receiver.client.get("/healthz").status_code == 200
+    assert receiver.client.get("/readyz").status_code == 200
+    receiver.post("/ccee/nope", body_for())
+    text = receiver.client.get("/metrics").text
+    assert 'ccee_webhook_rejected_total{motivo="token_desconhecido"}' in text
+    assert 'ccee_webhook_deliveries_accepted_total{perfil="PERFIL_A"}' in text
+    assert "ccee_webhook_lake_flush_seconds_bucket" in text
+    assert TOKEN not in text and TOKEN2 not in text
+
+
+def test_wrong_method_and_route_are_problems_not_crashes(receiver: Receiver) -> None:
+    r = receiver.client.get(f"/ccee/{TOKEN}")
+    assert r.status_code == 405 and r.headers["content-type"] == PROBLEM
+    r = receiver.client.post("/elsewhere", content=b"{}")
+    assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
+
+
+def test_tokens_never_reach_logs_or_lake(receiver: Receiver) -> None:
+    receiver.post(f"/ccee/{TOKEN}/x", body_for())
+    receiver.post(f"/ccee/{TOKEN2}", b"{bad")
+    receiver.post("/ccee/guess-token", body_for())
+    log = receiver.log()
+    assert TOKEN not in log and TOKEN2 not in log
+    assert "guess-token" not in log
+    for path in lake_files(receiver.data_dir):
+        data = path.read_bytes()
+        assert TOKEN.encode() not in data and TOKEN2.encode() not in data
+    # One structured line per request, carrying the transactionId when there is one.
+    lines = [msgspec.json.decode(x) for x in log.splitlines() if '"ingest.access"' in x]
+    assert lines and all({"status", "destino", "ms"} <= set(x) for x in lines)
+    assert any("transaction_id" in x and x["status"] == 201 for x in lines)

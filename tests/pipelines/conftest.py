@@ -1,0 +1,24 @@
+"""Fixtures for the pipeline tests: a temporary data dir (lake + warehouse) and a runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pl_helpers import Runner, make_runner
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    d = tmp_path / "data"
+    d.mkdir()
+    for k in ("USERNAME", "PASSWORD", "PERFIL", "CERT", "CCEE_URL", "KEY"):
+        monkeypatch.delenv(f"CCEE_WEBHOOK_{k}", raising=False)
+    monkeypatch.setenv("CCEE_WEBHOOK_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.chdir(tmp_path)
+    return d
+
+
+@pytest.fixture
+def run(data_dir: Path) -> Runner:
+    return make_runner(data_dir)

@@ -95,19 +95,41 @@ class Server:
         self.log = open(data_dir.parent / f"{data_dir.name}.log", "wb")  # noqa: SIM115
         if server == "uvicorn":
             cmd = [
-                str(Path(sys.executable).parent / "ccee-webhook"), "serve", "--port", "0",
-                "--persistence", mode, "--workers", str(workers),
+                str(Path(sys.executable).parent / "ccee-webhook"),
+                "serve",
+                "--port",
+                "0",
+                "--persistence",
+                mode,
+                "--workers",
+                str(workers),
             ]
         else:  # granian, for the server choice measurement
             port = free_port()
             env["CCEE_WEBHOOK_SERVE_SETTINGS"] = json.dumps(
-                {"data_dir": str(data_dir), "tokens": [{"token": TOKEN, "perfil": "BENCH"}],
-                 "persistence": mode}
+                {
+                    "data_dir": str(data_dir),
+                    "tokens": [{"token": TOKEN, "perfil": "BENCH"}],
+                    "persistence": mode,
+                }
             )
             cmd = [
-                sys.executable, "-m", "granian", "--interface", "asgi", "--factory",
-                "--no-ws", "--loop", "uvloop", "--workers", str(workers),
-                "--port", str(port), "--log-level", "warning", "ingest.asgi:app_from_env",
+                sys.executable,
+                "-m",
+                "granian",
+                "--interface",
+                "asgi",
+                "--factory",
+                "--no-ws",
+                "--loop",
+                "uvloop",
+                "--workers",
+                str(workers),
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "ingest.asgi:app_from_env",
             ]
         self.proc = subprocess.Popen(
             cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=self.log
@@ -140,14 +162,27 @@ class Server:
 
 def wrk(url: str, duration: float, connections: int, script: Path) -> dict[str, float]:
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
-         "-s", str(script), url],
-        capture_output=True, text=True, check=True, timeout=duration + 60,
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{max(1, round(duration))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=duration + 60,
     ).stdout
     line = next(x for x in out.splitlines() if x.startswith("WRKJSON "))
-    r = json.loads(line[len("WRKJSON "):])
-    errors = sum(r[k] for k in ("status_errors", "connect_errors", "read_errors",
-                                "write_errors", "timeouts"))
+    r = json.loads(line[len("WRKJSON ") :])
+    errors = sum(
+        r[k] for k in ("status_errors", "connect_errors", "read_errors", "write_errors", "timeouts")
+    )
     return {
         "rps": r["requests"] / (r["duration_us"] / 1e6),
         "p50_ms": r["p50_us"] / 1000,
@@ -177,7 +212,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--modes", default="abc", help="subset of a, b, c to run")
     ap.add_argument(
-        "--data-dir", type=Path, default=REPO / "data" / "bench",
+        "--data-dir",
+        type=Path,
+        default=REPO / "data" / "bench",
         help="where the lakes go (must be a real disk, not tmpfs, for fsync to mean anything)",
     )
     args = ap.parse_args()
@@ -188,9 +225,12 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="receiver-", dir=args.data_dir))
     script = work / "post.lua"
     script.write_text(WRK_LUA)
-    print(f"receiver benchmark: {args.server} x{args.workers}, {args.connections} connections, "
-          f"{args.rounds} rounds x {args.duration:.0f}s per mode, lake under {work}, "
-          f"{os.cpu_count()} CPUs, load avg {os.getloadavg()[0]:.2f}", flush=True)
+    print(
+        f"receiver benchmark: {args.server} x{args.workers}, {args.connections} connections, "
+        f"{args.rounds} rounds x {args.duration:.0f}s per mode, lake under {work}, "
+        f"{os.cpu_count()} CPUs, load avg {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
 
     results: dict[str, list[dict[str, float]]] = {k: [] for k in args.modes}
     for rnd in range(1, args.rounds + 1):
@@ -213,16 +253,21 @@ def main() -> None:
                 if rows < acked:
                     print("ERROR: acknowledged deliveries missing from the lake", flush=True)
             results[key].append(r)
-            print(f"round {rnd} ({key}) {mode:18s} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms"
-                  f"  p99 {r['p99_ms']:6.2f} ms  errors {r['errors']:.0f}  {check}", flush=True)
+            print(
+                f"round {rnd} ({key}) {mode:18s} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms"
+                f"  p99 {r['p99_ms']:6.2f} ms  errors {r['errors']:.0f}  {check}",
+                flush=True,
+            )
 
     def med(key: str, field: str) -> float:
         return statistics.median(x[field] for x in results[key])
 
     print("\nmedian over rounds:")
     for key in args.modes:
-        print(f"  ({key}) {MODES[key]:18s} {med(key, 'rps'):8.0f} req/s  "
-              f"p50 {med(key, 'p50_ms'):6.2f} ms  p99 {med(key, 'p99_ms'):6.2f} ms")
+        print(
+            f"  ({key}) {MODES[key]:18s} {med(key, 'rps'):8.0f} req/s  "
+            f"p50 {med(key, 'p50_ms'):6.2f} ms  p99 {med(key, 'p99_ms'):6.2f} ms"
+        )
     if "a" in results and "b" in results:
         print(f"  b/a throughput  {med('b', 'rps') / med('a', 'rps'):5.2f}  (target >= 0.85)")
         print(f"  p99 b/a         {med('b', 'p99_ms') / med('a', 'p99_ms'):5.2f}  (target <= 2.0)")

@@ -11,14 +11,13 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import msgspec
 from rich.console import Console
 from rich.table import Table
 
-from ccee.client import CCEEClient
 from ccee.config import select_profile
 from ccee.errors import AuthError, CCEEError
 from ccee.models import EventoNotificacao, ResultadoNotificacao
@@ -33,6 +32,9 @@ from ccee.subscriptions import (
     load_desired,
     make_plan,
 )
+
+if TYPE_CHECKING:  # zeep and friends load only when a command talks to CCEE
+    from ccee.client import CCEEClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -79,6 +81,8 @@ def _json_option(fn: F) -> F:
 
 
 def _client(perfil: str | None, timeout: float) -> CCEEClient:
+    from ccee.client import CCEEClient
+
     return CCEEClient(select_profile(perfil), timeout=timeout)
 
 
@@ -266,6 +270,8 @@ def _plan_for(
             f"{file} is for codigoPerfilAgente {file_perfil}, but the selected profile is "
             f"{profile.codigo}; choose the right one with --perfil"
         )
+    from ccee.client import CCEEClient
+
     client = CCEEClient(profile, timeout=timeout)
     current = {p.evento_notificacao: p.endereco_destino for p in client.listar_preferencias()}
     redact = _redactor(secrets)

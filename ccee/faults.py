@@ -109,7 +109,7 @@ def fault_from_parts(
     )
 
 
-def parse_fault(xml: bytes) -> CCEEFault | None:
+def parse_fault(xml: bytes, *, perfil: str | None = None) -> CCEEFault | None:
     """The typed fault in a SOAP envelope, or None when the body holds no Fault (or no XML)."""
     try:
         root = etree.fromstring(xml, safe_parser())
@@ -123,4 +123,5 @@ def parse_fault(xml: bytes) -> CCEEFault | None:
         _text(fault.find("faultcode")),
         _text(fault.find("faultstring")),
         _text(fault.find("faultactor")),
+        perfil=perfil,
     )

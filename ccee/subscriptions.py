@@ -27,7 +27,13 @@ from ccee.mensagem import is_event_code
 
 _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECRET_QUERY_KEYS = re.compile(r"token|key|secret|senha|password|sig", re.IGNORECASE)
+_SECRET_ENV_NAME = re.compile(r"TOKEN|SECRET", re.IGNORECASE)
+_TOKEN_SEGMENT = re.compile(r"[A-Za-z0-9_\-.~]{16,}")
 REDACTED = "***"
+
+
+def _looks_random(segment: str) -> bool:
+    return any(c.isdigit() for c in segment) and any(c.isalpha() for c in segment)
 
 Acao = Literal["add", "update", "delete", "unchanged"]
 
@@ -78,11 +84,13 @@ class Redactor:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], extra: Iterable[str] = ()) -> Redactor:
+        """Secrets known from the environment: receiver tokens and any *TOKEN*/*SECRET* var."""
         tokens = []
         for item in env.get("CCEE_WEBHOOK_TOKENS", "").split(","):
             item = item.strip()
             if item:
                 tokens.append(item.split(":", 1)[1] if ":" in item else item)
+        tokens += [v for k, v in env.items() if _SECRET_ENV_NAME.search(k) and len(v) >= 8]
         return cls([*tokens, *extra])
 
     def __call__(self, url: str | None) -> str | None:
@@ -100,6 +108,11 @@ class Redactor:
             userinfo, host = netloc.rsplit("@", 1)
             if ":" in userinfo:
                 netloc = f"{userinfo.split(':', 1)[0]}:{REDACTED}@{host}"
+        # A token-like path segment (long, letters and digits) is redacted even when unknown.
+        path = "/".join(
+            REDACTED if _TOKEN_SEGMENT.fullmatch(seg) and _looks_random(seg) else seg
+            for seg in parts.path.split("/")
+        )
         query = parts.query
         if query:
             pairs = parse_qsl(query, keep_blank_values=True)
@@ -107,7 +120,7 @@ class Redactor:
                 [(k, REDACTED if _SECRET_QUERY_KEYS.search(k) else v) for k, v in pairs],
                 safe="*",
             )
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+        return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
 
 
 def expand(template: str, env: Mapping[str, str], where: str) -> tuple[str, list[str]]:

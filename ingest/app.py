@@ -19,9 +19,10 @@ from typing import Any
 import msgspec
 from litestar import Litestar, Request, Response, get, post
 from litestar.exceptions import HTTPException
+from litestar.params import FromPath
 
 from ccee.mensagem import decode_mensagem
-from ingest.auth import IpAllowList, TokenMatcher, redacted_destino, split_token
+from ingest.auth import REDACTED, IpAllowList, TokenMatcher, redacted_destino, split_token
 from ingest.fsops import FileOps
 from ingest.lake_schema import NOTIFICACOES, QUARANTINE_BODY_LIMIT, QUARENTENA, lake_root
 from ingest.lake_writer import (
@@ -64,11 +65,12 @@ class TooLarge(Rejected):
 
 
 def redact_path(path: str) -> str:
-    """A request path safe to log: the segment after `/ccee/` is always replaced."""
+    """A path safe to log for an unauthenticated request: everything after `/ccee/` hidden
+    (a misplaced token may sit in any segment)."""
     if path == PREFIX or not path.startswith(PREFIX + "/"):
         return path
     _, tail = split_token(path[len(PREFIX) :])
-    return redacted_destino(PREFIX, tail)
+    return redacted_destino(PREFIX, "/" + REDACTED if tail else "")
 
 
 def check_content_type(value: str | None) -> None:
@@ -107,6 +109,7 @@ class Receiver:
         self.tokens = TokenMatcher(settings.tokens)
         self.allow = IpAllowList(settings.allow_ips)
         self.metrics = Metrics()
+        self.in_flight = 0  # requests inside `handle`
         root = lake_root(settings.data_dir)
         self.notificacoes: LakeWriter[Entrega] = self._writer(
             ParquetBatchFiles(root, NOTIFICACOES, entregas_table, self.instancia, ops)
@@ -118,13 +121,20 @@ class Receiver:
     def _writer(self, files: ParquetBatchFiles[Any]) -> LakeWriter[Any]:
         observer = self.metrics.flush_observer(files.table)
         mode = self.settings.persistence
+        writer: LakeWriter[Any]
         if mode == "off":
-            return DiscardingWriter()
-        if mode == "fsync-per-request":
-            return FsyncPerRequestWriter(files, observer)
-        return GroupCommitWriter(
-            files, observer, min_interval=self.settings.commit_delay_ms / 1000
-        )
+            writer = DiscardingWriter()
+        elif mode == "fsync-per-request":
+            writer = FsyncPerRequestWriter(files, observer)
+        else:
+            writer = GroupCommitWriter(
+                files,
+                observer,
+                max_delay=self.settings.commit_delay_ms / 1000,
+                undecided=self.undecided,
+            )
+        self.metrics.pending[files.table] = writer.pending
+        return writer
 
     @asynccontextmanager
     async def lifespan(self, app: Litestar) -> AsyncIterator[None]:
@@ -147,12 +157,20 @@ class Receiver:
             await self.quarentena.close()
             errors_log.info("receiver stopped; lake flushed", extra={"instancia": self.instancia})
 
+    def undecided(self) -> int:
+        """Requests in progress that are not yet waiting on a writer (may still enqueue)."""
+        return self.in_flight - self.notificacoes.pending() - self.quarentena.pending()
+
     async def handle(self, request: Request[Any, Any, Any], rest: str | None) -> Response[bytes]:
         started = time.perf_counter()
         recebido_em = datetime.now(UTC)
         client = request.client.host if request.client else None
         fields: dict[str, Any] = {"cliente": client}
-        response = await self._handle(request, rest, recebido_em, client, fields)
+        self.in_flight += 1
+        try:
+            response = await self._handle(request, rest, recebido_em, client, fields)
+        finally:
+            self.in_flight -= 1
         if self.settings.log_requests:
             fields["status"] = response.status_code
             fields["ms"] = round((time.perf_counter() - started) * 1000, 3)
@@ -181,7 +199,7 @@ class Receiver:
                 self.metrics.reject("token_desconhecido")
                 fields["motivo"] = "token_desconhecido"
                 return problem(404, "token_desconhecido", "no receiver at this address")
-            destino = redacted_destino(PREFIX, tail)
+            destino = redacted_destino(PREFIX, self.tokens.scrub(tail))
         else:  # --insecure-no-token: the path carries no secret
             destino = request.url.path
         perfil = sender.perfil if sender else None
@@ -321,7 +339,7 @@ def create_app(settings: Settings, ops: FileOps | None = None) -> Litestar:
         return await receiver.handle(request, None)
 
     @post(PREFIX + "/{rest:path}", request_max_body_size=None, status_code=201)
-    async def callback(request: Request[Any, Any, Any], rest: str) -> Response[bytes]:
+    async def callback(request: Request[Any, Any, Any], rest: FromPath[str]) -> Response[bytes]:
         return await receiver.handle(request, rest)
 
     @get("/healthz")

@@ -23,6 +23,14 @@ def _digest(value: str) -> bytes:
 class TokenMatcher:
     def __init__(self, tokens: Iterable[SenderToken]) -> None:
         self._entries = [(_digest(t.token), t) for t in tokens]
+        self._secrets = sorted({t.token for t in tokens}, key=len, reverse=True)
+
+    def scrub(self, text: str) -> str:
+        """Replace any configured token inside `text` (e.g. a path tail) by `***`."""
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
 
     @property
     def enabled(self) -> bool:

@@ -10,6 +10,7 @@ share a single fsync and durability costs little; at low load a request's flush 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import io
 import itertools
@@ -60,6 +61,8 @@ class LakeWriter(Protocol[RowIn]):
     async def close(self) -> None: ...
 
     def check_writable(self) -> None: ...
+
+    def pending(self) -> int: ...
 
 
 def safe_instance_id(value: str) -> str:
@@ -120,7 +123,14 @@ class ParquetBatchFiles(Generic[Row]):
 
 
 class GroupCommitWriter(Generic[Row]):
-    """Group commit: concurrent writes share one flush; each waits for the one covering it."""
+    """Group commit: concurrent writes share one flush; each waits for the one covering it.
+
+    A batch is flushed as soon as one of these holds: nobody else is about to enqueue
+    (`undecided()` is 0, e.g. an isolated request, or every request in the app is waiting),
+    `target_rows` rows are queued, or the oldest queued row has waited `max_delay` seconds.
+    Up to `max_concurrent` flushes run at once, so one batch's fsync overlaps the next
+    batch's writing instead of making it wait.
+    """
 
     durable = True
 
@@ -128,18 +138,30 @@ class GroupCommitWriter(Generic[Row]):
         self,
         files: ParquetBatchFiles[Row],
         on_flush: FlushObserver | None = None,
+        *,
+        max_delay: float = 0.010,
+        target_rows: int = 32,
         max_batch: int = 10_000,
-        min_interval: float = 0.0,
+        max_concurrent: int = 4,
+        undecided: Callable[[], int] | None = None,
     ) -> None:
         self.files = files
         self.on_flush = on_flush
+        self.max_delay = max_delay
+        self.target_rows = target_rows
         self.max_batch = max_batch
-        self.min_interval = min_interval
+        self.max_concurrent = max_concurrent
+        self.undecided = undecided or (lambda: 0)
         self._pending: list[tuple[Row, asyncio.Future[None]]] = []
+        self._oldest = 0.0
+        self._in_flush = 0
+        self._flushes: set[asyncio.Task[None]] = set()
         self._wakeup = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"lake-{files.table}")
+        self._executor = ThreadPoolExecutor(
+            max_concurrent, thread_name_prefix=f"lake-{files.table}"
+        )
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -150,47 +172,103 @@ class GroupCommitWriter(Generic[Row]):
         if self._closing or self._task is None or self._task.done():
             raise PersistenceError("the lake writer is not running")
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if not self._pending:
+            self._oldest = time.perf_counter()
         self._pending.append((row, fut))
         self._wakeup.set()
         await fut
 
+    def _due(self) -> float:
+        """Seconds until the queued rows must be flushed (<= 0: now)."""
+        if self._closing or len(self._pending) >= self.target_rows or self.undecided() <= 0:
+            return 0.0
+        return self._oldest + self.max_delay - time.perf_counter()
+
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        last_start = 0.0
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._pending:
-                # Commit delay: under load, let a few more rows join the next flush (fewer
-                # files and fsyncs per row); an isolated request is flushed at once.
-                wait = self.min_interval - (time.perf_counter() - last_start)
-                if wait > 0 and not self._closing:
-                    await asyncio.sleep(wait)
-                last_start = time.perf_counter()
+                if len(self._flushes) >= self.max_concurrent:
+                    await asyncio.wait(self._flushes, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                wait = self._due()
+                if wait > 0:
+                    self._wakeup.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wakeup.wait(), wait)
+                    continue
                 batch = self._pending[: self.max_batch]
                 del self._pending[: self.max_batch]
-                rows = [row for row, _ in batch]
-                started = time.perf_counter()
-                error: BaseException | None = None
-                try:
-                    await loop.run_in_executor(self._executor, self.files.write, rows)
-                except Exception as exc:  # any failure to persist => the waiters get an error
-                    error = exc
-                    log.error(
-                        "lake flush failed",
-                        extra={"tabela": self.files.table, "linhas": len(rows), "erro": repr(exc)},
-                    )
-                if self.on_flush is not None:
-                    self.on_flush(time.perf_counter() - started, len(rows), error is None)
-                for _, fut in batch:
-                    if fut.done():  # the request was cancelled (client went away)
-                        continue
-                    if error is None:
-                        fut.set_result(None)
-                    else:
-                        fut.set_exception(PersistenceError(f"flush failed: {error!r}"))
+                if self._pending:
+                    self._oldest = time.perf_counter()
+                task = asyncio.get_running_loop().create_task(self._flush_batch(batch))
+                self._flushes.add(task)
+                task.add_done_callback(self._flushes.discard)
+                # Let the flush task start (and requests run) before deciding again.
+                await asyncio.sleep(0)
             if self._closing:
-                return
+                if self._flushes:
+                    await asyncio.gather(*self._flushes)
+                if not self._pending:
+                    return
+
+    async def _flush_batch(self, batch: list[tuple[Row, asyncio.Future[None]]]) -> None:
+        rows = [row for row, _ in batch]
+        self._in_flush += len(rows)
+        started = time.perf_counter()
+        try:
+            outcome = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._flush, rows
+            )
+        except BaseException as exc:  # e.g. the executor is gone: nobody is durable
+            outcome = [exc if isinstance(exc, Exception) else RuntimeError(repr(exc))] * len(rows)
+        finally:
+            self._in_flush -= len(rows)
+        failed = sum(e is not None for e in outcome)
+        if failed:
+            log.error(
+                "lake flush failed",
+                extra={
+                    "tabela": self.files.table,
+                    "linhas": len(rows),
+                    "falhas": failed,
+                    "erro": repr(next(e for e in outcome if e is not None)),
+                },
+            )
+        if self.on_flush is not None:
+            self.on_flush(time.perf_counter() - started, len(rows), not failed)
+        for (_, fut), err in zip(batch, outcome, strict=True):
+            if fut.done():  # the request was cancelled (client went away)
+                continue
+            if err is None:
+                fut.set_result(None)
+            else:
+                fut.set_exception(PersistenceError(f"flush failed: {err!r}"))
+
+    def _flush(self, rows: list[Row]) -> list[Exception | None]:
+        """Write a batch (worker thread); the per-row outcome is what each waiter gets."""
+        try:
+            self.files.write(rows)
+            return [None] * len(rows)
+        except OSError as exc:  # the disk: nobody in this batch is durable
+            return [exc] * len(rows)
+        except Exception as exc:
+            if len(rows) == 1:
+                return [exc]
+        # A row the lake cannot encode must not fail the others: write them one by one.
+        outcome: list[Exception | None] = []
+        for row in rows:
+            try:
+                self.files.write([row])
+                outcome.append(None)
+            except Exception as exc:
+                outcome.append(exc)
+        return outcome
+
+    def pending(self) -> int:
+        """Rows accepted for writing but not yet answered."""
+        return len(self._pending) + self._in_flush
 
     async def close(self) -> None:
         """Flush everything queued, then stop. Idempotent."""
@@ -200,6 +278,8 @@ class GroupCommitWriter(Generic[Row]):
         self._wakeup.set()
         if self._task is not None:
             await self._task
+        if self._flushes:
+            await asyncio.gather(*self._flushes)
         self._executor.shutdown(wait=True)
 
     def check_writable(self) -> None:
@@ -220,6 +300,10 @@ class FsyncPerRequestWriter(Generic[Row]):
         self.files = files
         self.on_flush = on_flush
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix=f"naive-{files.table}")
+        self._in_flight = 0
+
+    def pending(self) -> int:
+        return self._in_flight
 
     async def start(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._executor, self.files.warm_up)
@@ -234,6 +318,8 @@ class FsyncPerRequestWriter(Generic[Row]):
             if self.on_flush is not None:
                 self.on_flush(time.perf_counter() - started, 1, False)
             raise PersistenceError(f"write failed: {exc!r}") from exc
+        finally:
+            self._in_flight -= 1
         if self.on_flush is not None:
             self.on_flush(time.perf_counter() - started, 1, True)
 
@@ -254,6 +340,9 @@ class DiscardingWriter(Generic[Row]):
 
     async def write(self, row: Row) -> None:
         return None
+
+    def pending(self) -> int:
+        return 0
 
     async def close(self) -> None:
         return None

@@ -53,6 +53,7 @@ class Metrics:
         self.flush_failures: defaultdict[str, int] = defaultdict(int)  # by tabela
         self.flush_seconds: dict[str, Histogram] = {}
         self.flush_rows: defaultdict[str, int] = defaultdict(int)
+        self.pending: dict[str, Callable[[], int]] = {}  # tabela -> rows awaiting a flush
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._window = duplicate_window
 
@@ -110,6 +111,12 @@ class Metrics:
         ]
         for tabela, n in sorted(self.flush_failures.items()):
             out.append(f'ccee_webhook_lake_flush_failures_total{{tabela="{tabela}"}} {n}')
+        out += [
+            "# HELP ccee_webhook_lake_pending_rows Rows waiting for a flush (not yet answered).",
+            "# TYPE ccee_webhook_lake_pending_rows gauge",
+        ]
+        for tabela, fn in sorted(self.pending.items()):
+            out.append(f'ccee_webhook_lake_pending_rows{{tabela="{tabela}"}} {fn()}')
         out += [
             "# HELP ccee_webhook_lake_flush_seconds Time to write+fsync+publish one flush.",
             "# TYPE ccee_webhook_lake_flush_seconds histogram",

@@ -80,8 +80,9 @@ def _url(sock: socket.socket, tls: bool) -> str:
     "--commit-delay-ms",
     type=click.FloatRange(0, 1000),
     default=None,
-    help="Group commit: minimum time between flushes under load; an isolated request is "
-    "flushed at once. [env CCEE_WEBHOOK_COMMIT_DELAY_MS; default 10]",
+    help="Group commit: longest a delivery waits for others to share its fsync; only under "
+    "load (an isolated request is flushed at once). [env CCEE_WEBHOOK_COMMIT_DELAY_MS; "
+    "default 10]",
 )
 @click.option(
     "--log-level",

@@ -45,8 +45,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: `off` is NOT durable: validation-only, for the benchmark ceiling.
     persistence: Persistence = "group-commit"
     log_requests: bool = True
-    #: Group commit: minimum time between flush starts. Only matters under load (an isolated
-    #: request is flushed at once); it lets more rows share each file + fsync.
+    #: Group commit: longest a queued row waits for others to share its flush. Only matters
+    #: under load: a batch is flushed at once when no other request is about to join it.
     commit_delay_ms: float = 10.0
 
     def resolved_instance_id(self) -> str:

@@ -14,7 +14,6 @@ with app.setup:
         sys.path.insert(0, _here)
 
     import marimo as mo
-
     import report_kit as kit
     from report_kit import charts, contratos, ui
 

@@ -6,7 +6,8 @@ app = marimo.App(width="medium", app_title="Saúde da entrega — ccee-webhook")
 with app.setup:
     # Saúde da entrega: what the person on call reads first. Run as a dashboard with
     # `marimo run notebooks/delivery_health.py`, as a script with
-    # `python notebooks/delivery_health.py -- --warehouse PATH`, or export with `ccee-webhook report`.
+    # `python notebooks/delivery_health.py -- --warehouse PATH`, or export it with
+    # `ccee-webhook report`.
     import datetime as dt
     import sys
     from pathlib import Path
@@ -17,7 +18,6 @@ with app.setup:
         sys.path.insert(0, _here)
 
     import marimo as mo
-
     import report_kit as kit
     from report_kit import charts, entrega, ui
 

@@ -14,7 +14,6 @@ with app.setup:
         sys.path.insert(0, _here)
 
     import marimo as mo
-
     import report_kit as kit
     from report_kit import charts, montante, ui
 
@@ -67,7 +66,7 @@ def _(eventos_ui, tem_dados, wh):
                             ),
                             ui.Indicador(
                                 "Montante declarado",
-                                f"{resumo['montante_mwh_total']:,.3f} MWh".replace(",", " "),
+                                f"{ui.fmt_num(resumo['montante_mwh_total'])} MWh",
                                 "soma de todos os eventos",
                             ),
                         ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -53,13 +54,13 @@ def report(
     out = output_dir or data_dir / "reports"
     chosen = [r for r in RELATORIOS if not only or r.nome in only]
     if not wh.exists():
-        click.echo(f"note: {wh} does not exist yet; the reports will say there is no data", err=True)
+        click.echo(f"note: {wh} does not exist yet; the reports will say so", err=True)
     failures = 0
     with click.progressbar(
         chosen,
         label=f"Exporting {len(chosen)} report(s) to {out}",
         item_show_func=lambda r: r.nome if r else None,
-        file=click.get_text_stream("stderr"),
+        file=sys.stderr,
     ) as bar:
         for rel in bar:
             try:

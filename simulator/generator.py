@@ -168,6 +168,8 @@ class EventGenerator:
         self._paused = False
         self._changed = asyncio.Event()
         self.generated = 0
+        #: CCEE time of the last emitted event (the chain's position, even when lagging)
+        self.last_emitted: datetime | None = None
 
     @property
     def paused(self) -> bool:
@@ -225,5 +227,5 @@ class EventGenerator:
                 continue
             self._emit(self.make_event(when))
             self.generated += 1
-            anchor = when
+            self.last_emitted = anchor = when
             await asyncio.sleep(0)  # let the server breathe while catching up after a jump

@@ -19,6 +19,7 @@ from ccee.contract import (
     Operation,
     operation_for,
     parse_envelope,
+    safe_parser,
     validate_envelope,
 )
 from simulator.soap_errors import FaultKind, SimFault
@@ -38,6 +39,18 @@ class SoapRequest(msgspec.Struct):
     body: etree._Element
 
 
+def _redact(message: str, data: bytes) -> str:
+    """Schema messages may quote values: never echo the WS-Security password back."""
+    try:
+        root = etree.fromstring(data, safe_parser())
+    except etree.XMLSyntaxError:
+        return message
+    for el in root.iter(f"{{{NS_WSSE}}}Password"):
+        if el.text and el.text.strip():
+            message = message.replace(el.text.strip(), "***")
+    return message
+
+
 def _text(el: etree._Element | None) -> str:
     return (el.text or "").strip() if el is not None else ""
 
@@ -48,7 +61,7 @@ def parse_request(data: bytes, service: str) -> SoapRequest:
         root = parse_envelope(data)
         validate_envelope(root)
     except ContractViolation as exc:
-        raise SimFault(FaultKind.SCHEMA, "; ".join(exc.problems)[:2000]) from None
+        raise SimFault(FaultKind.SCHEMA, _redact("; ".join(exc.problems), data)[:2000]) from None
     body = root.find(f"{{{NS_SOAPENV}}}Body")
     children = [c for c in body if isinstance(c.tag, str)] if body is not None else []
     if not children or children[0].tag == f"{{{NS_SOAPENV}}}Fault":

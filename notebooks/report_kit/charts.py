@@ -61,7 +61,7 @@ def barras_categoria(
     contagem: bool = True,
 ) -> alt.Chart:
     """Horizontal bars of a measure per category, optionally stacked by a second category."""
-    eixo = CONTAGEM if contagem else alt.Axis(format=",.2f")
+    eixo = CONTAGEM if contagem else alt.Axis(format=",.2~f")
     enc: dict = {
         "y": alt.Y(f"{categoria}:N", title=ROTULOS.get(categoria, categoria), sort="-x"),
         "x": alt.X(f"sum({valor}):Q", title=ROTULOS.get(valor, valor), axis=eixo),

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
-from report_kit.warehouse import Periodo, Warehouse, in_list, sp_day, sp_local
+from report_kit.warehouse import TUDO, Periodo, Warehouse, in_list, sp_day, sp_local
 
 TABELA = "eventos_contrato"
 #: Events after which a contract should see nothing else.
@@ -42,7 +42,7 @@ def limites_periodo(wh: Warehouse) -> tuple[dt.date | None, dt.date | None]:
     )
 
 
-def resumo(wh: Warehouse, periodo: Periodo = Periodo(), eventos: list[str] | None = None) -> dict:
+def resumo(wh: Warehouse, periodo: Periodo = TUDO, eventos: list[str] | None = None) -> dict:
     """Headline numbers: events, distinct contracts, days, events with conversion errors."""
     where, args = _where(periodo, eventos)
     df = wh.df(
@@ -56,7 +56,7 @@ def resumo(wh: Warehouse, periodo: Periodo = Periodo(), eventos: list[str] | Non
 
 
 def volume_por_dia(
-    wh: Warehouse, periodo: Periodo = Periodo(), eventos: list[str] | None = None
+    wh: Warehouse, periodo: Periodo = TUDO, eventos: list[str] | None = None
 ) -> pd.DataFrame:
     """Events per São Paulo day of origin and event code."""
     where, args = _where(periodo, eventos)
@@ -69,7 +69,7 @@ def volume_por_dia(
 
 
 def volume_por_ambiente(
-    wh: Warehouse, periodo: Periodo = Periodo(), eventos: list[str] | None = None
+    wh: Warehouse, periodo: Periodo = TUDO, eventos: list[str] | None = None
 ) -> pd.DataFrame:
     """Events per ambiente de contratação (ACL/ACR; missing shown as 'não informado')."""
     where, args = _where(periodo, eventos)
@@ -96,7 +96,7 @@ def _sequenciado(where: str) -> str:
 
 
 def transicoes(
-    wh: Warehouse, periodo: Periodo = Periodo(), eventos: list[str] | None = None
+    wh: Warehouse, periodo: Periodo = TUDO, eventos: list[str] | None = None
 ) -> pd.DataFrame:
     """Lifecycle steps (previous event → event) with count and time between them (hours)."""
     where, args = _where(periodo, eventos)
@@ -112,7 +112,7 @@ def transicoes(
 
 
 def sequencias_incomuns(
-    wh: Warehouse, periodo: Periodo = Periodo(), eventos: list[str] | None = None
+    wh: Warehouse, periodo: Periodo = TUDO, eventos: list[str] | None = None
 ) -> pd.DataFrame:
     """Contracts whose lifecycle breaks the expected order.
 
@@ -144,7 +144,7 @@ def sequencias_incomuns(
 
 
 def top_contratos(
-    wh: Warehouse, periodo: Periodo = Periodo(), eventos: list[str] | None = None, n: int = 10
+    wh: Warehouse, periodo: Periodo = TUDO, eventos: list[str] | None = None, n: int = 10
 ) -> pd.DataFrame:
     """Contracts with the most events, with first/last event (São Paulo time)."""
     where, args = _where(periodo, eventos)

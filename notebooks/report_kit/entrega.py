@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from report_kit.warehouse import Periodo, Warehouse, sp_day, sp_local
+from report_kit.warehouse import TUDO, Periodo, Warehouse, sp_day, sp_local
 
 CONTAGENS = (
     "notificacoes",
@@ -52,7 +52,7 @@ def ultimo_dia(wh: Warehouse) -> dt.date | None:
     return None if pd.isna(v) else pd.Timestamp(v).date()
 
 
-def plantao(wh: Warehouse, periodo: Periodo = Periodo()) -> Plantao:
+def plantao(wh: Warehouse, periodo: Periodo = TUDO) -> Plantao:
     """The on-call figures over a period of São Paulo days."""
     counts = dict.fromkeys(CONTAGENS, 0)
     last: str | None = None
@@ -101,7 +101,7 @@ def plantao(wh: Warehouse, periodo: Periodo = Periodo()) -> Plantao:
     )
 
 
-def sla_por_dia(wh: Warehouse, periodo: Periodo = Periodo()) -> pd.DataFrame:
+def sla_por_dia(wh: Warehouse, periodo: Periodo = TUDO) -> pd.DataFrame:
     """Per day: volumes by state, delivery rate, retries, data loss (from ``sla_entrega``) and
     exact CCEE latency p50/p95 over that day's notifications (from ``resultados_notificacao``)."""
     if not wh.has("sla_entrega"):
@@ -129,7 +129,7 @@ def sla_por_dia(wh: Warehouse, periodo: Periodo = Periodo()) -> pd.DataFrame:
     )
 
 
-def sla_por_evento(wh: Warehouse, periodo: Periodo = Periodo()) -> pd.DataFrame:
+def sla_por_evento(wh: Warehouse, periodo: Periodo = TUDO) -> pd.DataFrame:
     """Per event code over the period: volumes, delivery rate, worst daily p95 (seconds)."""
     if not wh.has("sla_entrega"):
         return pd.DataFrame()
@@ -147,7 +147,7 @@ def sla_por_evento(wh: Warehouse, periodo: Periodo = Periodo()) -> pd.DataFrame:
     )
 
 
-def perda_de_dados(wh: Warehouse, periodo: Periodo = Periodo(), limite: int = 50) -> pd.DataFrame:
+def perda_de_dados(wh: Warehouse, periodo: Periodo = TUDO, limite: int = 50) -> pd.DataFrame:
     """Notifications CCEE reports as NOTIFICADO that the lake never received (to chase)."""
     if not (wh.has("resultados_notificacao") and wh.has("notificacoes")):
         return pd.DataFrame(columns=["transaction_id"])
@@ -164,7 +164,7 @@ def perda_de_dados(wh: Warehouse, periodo: Periodo = Periodo(), limite: int = 50
     )
 
 
-def quarentena_por_motivo(wh: Warehouse, periodo: Periodo = Periodo()) -> pd.DataFrame:
+def quarentena_por_motivo(wh: Warehouse, periodo: Periodo = TUDO) -> pd.DataFrame:
     """Quarantined requests per machine reason, with the HTTP status answered."""
     if not wh.has("quarentena"):
         return pd.DataFrame(columns=["motivo", "status_http", "pedidos"])
@@ -177,7 +177,7 @@ def quarentena_por_motivo(wh: Warehouse, periodo: Periodo = Periodo()) -> pd.Dat
     )
 
 
-def rejeicoes_por_dia(wh: Warehouse, periodo: Periodo = Periodo()) -> pd.DataFrame:
+def rejeicoes_por_dia(wh: Warehouse, periodo: Periodo = TUDO) -> pd.DataFrame:
     """Receiver rejections (quarantine) per São Paulo day and HTTP status."""
     if not wh.has("quarentena"):
         return pd.DataFrame(columns=["dia", "status_http", "pedidos"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from report_kit.warehouse import Periodo, Warehouse, in_list, sp_day
+from report_kit.warehouse import TUDO, Periodo, Warehouse, in_list, sp_day
 
 TABELA = "eventos_montante_energia"
 MOMENTO = "coalesce(data_origem_evento, recebido_em)"
@@ -24,7 +24,7 @@ def codigos_evento(wh: Warehouse) -> list[str]:
     return [str(v) for v in df["evento_notificacao"].dropna()]
 
 
-def resumo(wh: Warehouse, periodo: Periodo = Periodo(), eventos: list[str] | None = None) -> dict:
+def resumo(wh: Warehouse, periodo: Periodo = TUDO, eventos: list[str] | None = None) -> dict:
     """Events, contracts, reference months and the total amount declared (MWh)."""
     where, args = _where(periodo, eventos)
     df = wh.df(
@@ -44,7 +44,7 @@ def resumo(wh: Warehouse, periodo: Periodo = Periodo(), eventos: list[str] | Non
 
 
 def volume_por_dia(
-    wh: Warehouse, periodo: Periodo = Periodo(), eventos: list[str] | None = None
+    wh: Warehouse, periodo: Periodo = TUDO, eventos: list[str] | None = None
 ) -> pd.DataFrame:
     """Events per São Paulo day of origin and event code."""
     where, args = _where(periodo, eventos)
@@ -57,7 +57,7 @@ def volume_por_dia(
 
 
 def volume_por_submercado(
-    wh: Warehouse, periodo: Periodo = Periodo(), eventos: list[str] | None = None
+    wh: Warehouse, periodo: Periodo = TUDO, eventos: list[str] | None = None
 ) -> pd.DataFrame:
     """Events and amount (MWh) per submercado."""
     where, args = _where(periodo, eventos)
@@ -70,7 +70,7 @@ def volume_por_submercado(
 
 
 def ajustes_por_mes(
-    wh: Warehouse, periodo: Periodo = Periodo(), eventos: list[str] | None = None
+    wh: Warehouse, periodo: Periodo = TUDO, eventos: list[str] | None = None
 ) -> pd.DataFrame:
     """Per reference month: events, contracts, adjustments and the latest amount declared.
 
@@ -96,7 +96,7 @@ def ajustes_por_mes(
 
 
 def tempo_origem_notificacao(
-    wh: Warehouse, periodo: Periodo = Periodo(), eventos: list[str] | None = None
+    wh: Warehouse, periodo: Periodo = TUDO, eventos: list[str] | None = None
 ) -> pd.DataFrame:
     """Per São Paulo day: p50/p95 seconds from origin to our first receipt, and to CCEE's
     dataNotificacao when the delivery results were pulled (``resultados_notificacao``)."""

@@ -67,6 +67,13 @@ def fmt_int(v: int | None) -> str:
     return "—" if v is None else f"{v:,}".replace(",", ".")
 
 
+def fmt_num(v: float | None, casas: int = 2) -> str:
+    """Brazilian number format: 12.345,68."""
+    if v is None:
+        return "—"
+    return f"{v:,.{casas}f}".replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
 def fmt_pct(v: float | None) -> str:
     return "—" if v is None else f"{v * 100:.1f}%".replace(".", ",")
 

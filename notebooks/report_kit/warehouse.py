@@ -24,7 +24,7 @@ WAREHOUSE_FILE = "warehouse.duckdb"
 
 
 def resolve_warehouse_path(override: str | os.PathLike[str] | None = None) -> Path:
-    """Explicit path (CLI ``--warehouse``) > ``$CCEE_WEBHOOK_DATA_DIR/warehouse.duckdb`` > ./data."""
+    """Explicit path (CLI ``--warehouse``) > $CCEE_WEBHOOK_DATA_DIR/warehouse.duckdb > ./data."""
     if override:
         return Path(override)
     data_dir = os.environ.get("CCEE_WEBHOOK_DATA_DIR") or DEFAULT_DATA_DIR
@@ -120,6 +120,10 @@ class Periodo:
             parts.append(f"{day_expr} <= ?")
             params.append(self.fim)
         return " AND ".join(parts), params
+
+
+#: No period filter.
+TUDO = Periodo()
 
 
 def sp_day(ts_expr: str) -> str:

@@ -1,1 +1,1 @@
-"""Plain functions behind the Dagster assets (SQL on a DuckDB connection), reusable by benchmarks."""
+"""Plain functions behind the Dagster assets (SQL on DuckDB), reused by the benchmarks."""

@@ -15,7 +15,7 @@ import duckdb
 
 from pipelines.core.db import transaction
 from pipelines.core.names import quote_ident, quote_literal, snake_ascii, unique_name
-from pipelines.core.registry import parser_para, tipo_de
+from pipelines.core.registry import ENTIDADES, parser_para, tipo_de
 
 FIXED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("transaction_id", "VARCHAR NOT NULL"),
@@ -113,7 +113,8 @@ def _register_columns(
                 f"ALTER TABLE {quote_ident(tabela)} ADD COLUMN {quote_ident(coluna)} {tipo}"
             )
         con.execute(
-            "INSERT INTO _catalogo_colunas (entidade, nome, coluna, tipo, ordem) VALUES (?,?,?,?,?)",
+            "INSERT INTO _catalogo_colunas (entidade, nome, coluna, tipo, ordem) "
+            "VALUES (?, ?, ?, ?, ?)",
             [entidade, nome, coluna, tipo, ordem],
         )
         rows.append((nome, coluna, tipo, ordem))
@@ -133,7 +134,8 @@ def _insert_sql(
     for i, (nome, coluna, tipo) in enumerate(colunas):
         raw = f"_r{i}"
         raw_cols.append(
-            f"arg_min_null(m.valor, m.posicao) FILTER (WHERE m.nome = {quote_literal(nome)}) AS {raw}"
+            f"arg_min_null(m.valor, m.posicao) "
+            f"FILTER (WHERE m.nome = {quote_literal(nome)}) AS {raw}"
         )
         parsed = parser_para(nome, tipo).parse(raw)
         if tipo == "VARCHAR":
@@ -188,18 +190,19 @@ def load_entidades(con: duckdb.DuckDBPyConnection, d0: date, d1: date) -> CargaE
             GROUP BY ALL ORDER BY entidade, p NULLS LAST, m.nome
             """
         ).fetchall()
-        nomes: dict[str, list[str]] = {}
+        nomes: dict[str, list[str]] = {e: list(ns) for e, ns in ENTIDADES.items()}
         for entidade, nome, _ in pares:
             nomes.setdefault(entidade, [])
-            if nome is not None:
+            if nome is not None and nome not in nomes[entidade]:
                 nomes[entidade].append(nome)
+        presentes = {p[0] for p in pares}
         tabelas = _register_entities(con, list(nomes), carga)
         for entidade, tabela in sorted(tabelas.items()):
             colunas = _register_columns(con, entidade, tabela, nomes.get(entidade, []), carga)
             con.execute(
                 f"DELETE FROM {quote_ident(tabela)} WHERE dt BETWEEN DATE {lo} AND DATE {hi}"
             )
-            if entidade not in nomes:
+            if entidade not in presentes:
                 continue
             con.execute(_insert_sql(tabela, entidade, colunas, lo, hi))
             typed = [c for _, c, t in colunas if t != "VARCHAR"]

@@ -21,7 +21,7 @@ LOCK_MARKERS = ("Could not set lock", "Conflicting lock", "lock on file")
 def connect(
     path: str | Path, *, read_only: bool = False, lock_timeout_s: float = 120.0
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse (UTC session), closing it on exit; retries while another process holds it."""
+    """Open the warehouse (UTC session), closing it on exit; waits while the file is locked."""
     deadline = time.monotonic() + lock_timeout_s
     delay = 0.05
     Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -62,6 +62,20 @@ REGISTRO: dict[str, Tipo] = {
     "MONTANTE_MWH": DECIMAL_18_6,
 }
 
+#: Entities whose tables always exist, with these columns first (CCEE's documented metadata),
+#: so readers can rely on them before the first notification of the kind arrives.
+ENTIDADES: dict[str, tuple[str, ...]] = {
+    "CONTRATO": ("ID_CONTRATO", "DATA_ORIGEM_EVENTO", "MES_REFERENCIA", "AMBIENTE_CONTRATACAO"),
+    "MONTANTE_ENERGIA": (
+        "ID_CONTRATO",
+        "DATA_ORIGEM_EVENTO",
+        "MES_REFERENCIA",
+        "SUBMERCADO",
+        "MONTANTE_MWH",
+        "AMBIENTE_CONTRATACAO",
+    ),
+}
+
 _POR_TIPO: dict[str, Tipo] = {
     t.duckdb: t for t in (TEXTO, INTEIRO, INSTANTE, DATA, DECIMAL_18_6, LOGICO)
 }

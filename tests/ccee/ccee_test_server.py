@@ -141,7 +141,8 @@ class FakeCCEE:
         )
         header = etree.SubElement(env, f"{{{NS_SOAPENV}}}Header")
         mh = etree.SubElement(header, f"{{{NS_MH}}}messageHeader")
-        etree.SubElement(mh, f"{{{NS_MH}}}transactionId").text = "c8e02624-bab6-4f3e-a3c8-d7134d49a910"
+        tid = etree.SubElement(mh, f"{{{NS_MH}}}transactionId")
+        tid.text = "c8e02624-bab6-4f3e-a3c8-d7134d49a910"
         etree.SubElement(mh, f"{{{NS_MH}}}versao").set(f"{{{NS_XSI}}}nil", "true")
         page_items = None
         if items is not None:
@@ -170,7 +171,9 @@ class FakeCCEE:
             self._bo(m, "descricao", text)
         return self._respond(element, fill, None, 1, 1, path)
 
-    def _listarEventoNotificacao(self, body: etree._Element, numero: int, size: int, path: str):  # noqa: N802
+    def _listarEventoNotificacao(
+        self, body: etree._Element, numero: int, size: int, path: str
+    ) -> tuple[int, bytes]:
         ent = body.findtext(f"{{{NS_BM}}}entidade/{{{NS_BO}}}nome") or ""
         evt = body.findtext(f"{{{NS_BM}}}evento/{{{NS_BO}}}nome") or ""
         items = [c for c in self.eventos
@@ -182,7 +185,9 @@ class FakeCCEE:
                 self._evento(lst, c)
         return self._respond("listarEventoNotificacaoResponse", fill, items, numero, size, path)
 
-    def _listarPreferenciaNotificacao(self, body: etree._Element, numero: int, size: int, path: str):  # noqa: N802
+    def _listarPreferenciaNotificacao(
+        self, body: etree._Element, numero: int, size: int, path: str
+    ) -> tuple[int, bytes]:
         with self.lock:
             items = sorted(self.preferencias.items())
 
@@ -192,7 +197,9 @@ class FakeCCEE:
                 p = self._bo(lst, "preferenciaNotificacao")
                 self._bo(p, "enderecoDestino", url)
                 self._evento(p, codigo)
-        return self._respond("listarPreferenciaNotificacaoResponse", fill, items, numero, size, path)
+        return self._respond(
+            "listarPreferenciaNotificacaoResponse", fill, items, numero, size, path
+        )
 
     def _pref(self, body: etree._Element) -> tuple[str, str | None]:
         p = body.find(f"{{{NS_BM}}}preferenciaNotificacao")
@@ -206,7 +213,9 @@ class FakeCCEE:
             "invalidParametersFault", "3006", "Parâmetros Invalidos", message, path, None
         )
 
-    def _incluirPreferenciaNotificacao(self, body: etree._Element, numero: int, size: int, path: str):  # noqa: N802
+    def _incluirPreferenciaNotificacao(
+        self, body: etree._Element, numero: int, size: int, path: str
+    ) -> tuple[int, bytes]:
         codigo, url = self._pref(body)
         with self.lock:
             if codigo not in self.eventos:
@@ -216,7 +225,9 @@ class FakeCCEE:
             self.preferencias[codigo] = url or ""
         return self._mensagem("incluirPreferenciaNotificacaoResponse", MSG_INCLUIDA, path)
 
-    def _atualizarPreferenciaNotificacao(self, body: etree._Element, numero: int, size: int, path: str):  # noqa: N802
+    def _atualizarPreferenciaNotificacao(
+        self, body: etree._Element, numero: int, size: int, path: str
+    ) -> tuple[int, bytes]:
         codigo, url = self._pref(body)
         with self.lock:
             if codigo not in self.preferencias:
@@ -224,14 +235,18 @@ class FakeCCEE:
             self.preferencias[codigo] = url or ""
         return self._mensagem("atualizarPreferenciaNotificacaoResponse", MSG_ATUALIZADA, path)
 
-    def _excluirPreferenciaNotificacao(self, body: etree._Element, numero: int, size: int, path: str):  # noqa: N802
+    def _excluirPreferenciaNotificacao(
+        self, body: etree._Element, numero: int, size: int, path: str
+    ) -> tuple[int, bytes]:
         codigo, _ = self._pref(body)
         with self.lock:
             if self.preferencias.pop(codigo, None) is None:
                 return self._invalid(f"Preferência para {codigo} inexistente", path)
         return self._mensagem("excluirPreferenciaNotificacaoResponse", MSG_EXCLUIDA, path)
 
-    def _listarResultadoNotificacao(self, body: etree._Element, numero: int, size: int, path: str):  # noqa: N802
+    def _listarResultadoNotificacao(
+        self, body: etree._Element, numero: int, size: int, path: str
+    ) -> tuple[int, bytes]:
         filters = {
             "evento": body.findtext(f"{{{NS_BM}}}eventoNotificacao/{{{NS_BO}}}codigo"),
             "dia": body.findtext(f"{{{NS_BM}}}periodo/{{{NS_BO}}}dia"),
@@ -261,10 +276,10 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         fake = self.server.fake
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length)

@@ -14,7 +14,13 @@ from lxml import etree
 from ccee import contract
 from ccee.client import CCEEClient
 from ccee.config import Secret
-from ccee.errors import AuthError, CCEEFault, CCEETransportError, InvalidParametersError
+from ccee.errors import (
+    AuthError,
+    CCEEError,
+    CCEEFault,
+    CCEETransportError,
+    InvalidParametersError,
+)
 from ccee.transport import RetryPolicy
 
 SOAPENV = contract.NS_SOAPENV
@@ -135,9 +141,11 @@ def test_every_sample_response_parses_into_typed_results(profile_for) -> None:  
 def test_real_fault_sample_maps_to_typed_fault_without_retry(profile_for) -> None:  # type: ignore[no-untyped-def]
     fake = FakeCCEE(samples=True)
     fake.script.append(Scripted(500, sample_bytes("other_listarAtivoMedicao_fault.response.xml")))
-    with RunningServer(fake) as server, _client(server, profile_for) as client:
-        with pytest.raises(CCEEFault) as exc:
-            client.listar_eventos()
+    with (
+        RunningServer(fake) as server, _client(server, profile_for) as client,
+        pytest.raises(CCEEFault) as exc,
+    ):
+        client.listar_eventos()
     fault = exc.value
     assert type(fault) is CCEEFault
     assert (fault.error_code, fault.uri, fault.transaction_id, fault.element) == (
@@ -152,9 +160,8 @@ def test_refused_profile_is_an_auth_error_naming_the_profile(profile_for) -> Non
     fake = FakeCCEE()
     with RunningServer(fake) as server, _client(
         server, profile_for, profile_kw={"codigo": "77777"}
-    ) as client:
-        with pytest.raises(AuthError) as exc:
-            client.listar_eventos()
+    ) as client, pytest.raises(AuthError) as exc:
+        client.listar_eventos()
     assert exc.value.error_code == "2001"
     assert exc.value.element == "securityFault"
     assert "77777" in str(exc.value)
@@ -228,7 +235,7 @@ def test_bad_arguments_fail_before_any_call(fake_ccee, profile_for) -> None:  # 
     with _client(fake_ccee, profile_for) as client:
         with pytest.raises(ValueError, match="YYYY-MM-DD"):
             client.paginas_resultados(dia="27/11/2026")
-        with pytest.raises(ValueError, match="ENTIDADE.EVENTO"):
+        with pytest.raises(ValueError, match=r"ENTIDADE\.EVENTO"):
             client.incluir_preferencia("contrato registrado", "https://a.example/x")
         with pytest.raises(ValueError, match="http"):
             client.incluir_preferencia("CONTRATO.REGISTRADO", "ftp://a.example/x")
@@ -270,9 +277,11 @@ def test_timeout_is_retried(profile_for) -> None:  # type: ignore[no-untyped-def
 def test_retries_are_bounded(profile_for) -> None:  # type: ignore[no-untyped-def]
     fake = FakeCCEE()
     fake.script += [Scripted(503, b"busy")] * 5
-    with RunningServer(fake) as server, _client(server, profile_for, retries=3) as client:
-        with pytest.raises(CCEETransportError) as exc:
-            client.listar_eventos()
+    with (
+        RunningServer(fake) as server, _client(server, profile_for, retries=3) as client,
+        pytest.raises(CCEETransportError) as exc,
+    ):
+        client.listar_eventos()
     assert (exc.value.status_code, exc.value.attempts) == (503, 3)
     assert len(fake.requests) == 3
 
@@ -280,9 +289,11 @@ def test_retries_are_bounded(profile_for) -> None:  # type: ignore[no-untyped-de
 def test_client_errors_without_fault_are_not_retried(profile_for) -> None:  # type: ignore[no-untyped-def]
     fake = FakeCCEE()
     fake.script.append(Scripted(404, b"<html>not found</html>"))
-    with RunningServer(fake) as server, _client(server, profile_for) as client:
-        with pytest.raises(CCEETransportError, match="HTTP 404"):
-            client.listar_eventos()
+    with (
+        RunningServer(fake) as server, _client(server, profile_for) as client,
+        pytest.raises(CCEETransportError, match="HTTP 404"),
+    ):
+        client.listar_eventos()
     assert len(fake.requests) == 1
 
 
@@ -318,9 +329,11 @@ def test_connections_are_reused(profile_for) -> None:  # type: ignore[no-untyped
 def test_missing_credentials_are_a_config_error(fake_ccee, profile_for) -> None:  # type: ignore[no-untyped-def]
     from ccee.errors import ConfigError
 
-    with _client(fake_ccee, profile_for, profile_kw={"password": None}) as client:
-        with pytest.raises(ConfigError, match="CCEE_WEBHOOK_PASSWORD"):
-            client.listar_eventos()
+    with (
+        _client(fake_ccee, profile_for, profile_kw={"password": None}) as client,
+        pytest.raises(ConfigError, match="CCEE_WEBHOOK_PASSWORD"),
+    ):
+        client.listar_eventos()
     assert fake_ccee.fake.requests == []
 
 
@@ -328,3 +341,19 @@ def test_secret_repr_is_redacted() -> None:
     s = Secret("senha-teste")
     assert "senha-teste" not in repr(s) and "senha-teste" not in str(s)
     assert s.reveal() == "senha-teste"
+
+
+def test_listing_tolerates_fields_ccee_may_add_and_rejects_garbage(profile_for) -> None:  # type: ignore[no-untyped-def]
+    sample = sample_bytes("listarResultadoNotificacao.response.xml")
+    extended = sample.replace(
+        b"<bov2:transactionId>abe1cfed",
+        b"<bov2:novoCampo><bov2:x>1</bov2:x></bov2:novoCampo><bov2:transactionId>abe1cfed",
+    )
+    fake = FakeCCEE(samples=True)
+    fake.script += [Scripted(200, extended), Scripted(200, b"<html>proxy login</html")]
+    with RunningServer(fake) as server, _client(server, profile_for) as client:
+        pagina = next(client.paginas_resultados())
+        assert pagina.itens[0].transaction_id == "abe1cfed-2cfe-43f1-b157-066451a43d46"
+        assert len(pagina.itens) == 5
+        with pytest.raises(CCEEError, match="not XML"):
+            next(client.paginas_resultados())

@@ -93,3 +93,16 @@ def test_faults_pickle_with_their_fields() -> None:
         fault.error_code, fault.uri, fault.element,
     )
     assert str(again) == str(fault)
+
+
+def test_fault_http_status_and_content_type_match_the_capture() -> None:
+    import json
+
+    from conftest import SAMPLES_DIR
+
+    from ccee.faults import FAULT_CONTENT_TYPE, FAULT_HTTP_STATUS
+
+    meta = json.loads((SAMPLES_DIR / "other_listarAtivoMedicao_fault.meta.json").read_text())
+    headers = {h["key"]: h["value"] for h in meta["headers"]}
+    assert meta["code"] == FAULT_HTTP_STATUS == 500
+    assert headers["Content-Type"] == FAULT_CONTENT_TYPE

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ def receiver_factory(tmp_path: Path) -> Iterator[Callable[..., Receiver]]:
 
     yield make
     for rcv in started:
-        rcv.stop(signal.SIGKILL)
+        rcv.stop()  # SIGTERM (workers exit with their supervisor), SIGKILL after 30 s
 
 
 @pytest.fixture(scope="module")

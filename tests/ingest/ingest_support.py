@@ -76,8 +76,9 @@ class Receiver:
     def __post_init__(self) -> None:
         self.client = httpx.Client(base_url=self.url, timeout=10, verify=False)
 
-    def post(self, path: str, content: bytes, content_type: str | None = "application/json",
-             **kw: Any) -> httpx.Response:
+    def post(
+        self, path: str, content: bytes, content_type: str | None = "application/json", **kw: Any
+    ) -> httpx.Response:
         headers = {"content-type": content_type} if content_type else {}
         return self.client.post(path, content=content, headers=headers, **kw)
 

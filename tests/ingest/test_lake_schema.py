@@ -34,16 +34,30 @@ def test_partition_day_uses_the_sao_paulo_calendar() -> None:
 
 def test_schemas_match_the_contract() -> None:
     assert NOTIFICACOES_SCHEMA.names == [
-        "transaction_id", "evento_notificacao", "metadados", "recebido_em", "destino",
-        "perfil", "corpo", "instancia",
+        "transaction_id",
+        "evento_notificacao",
+        "metadados",
+        "recebido_em",
+        "destino",
+        "perfil",
+        "corpo",
+        "instancia",
     ]
     assert NOTIFICACOES_SCHEMA.field("recebido_em").type == pa.timestamp("us", tz="UTC")
     assert NOTIFICACOES_SCHEMA.field("metadados").type == pa.list_(
         pa.struct([("nome", pa.string()), ("valor", pa.string())])
     )
     assert QUARENTENA_SCHEMA.names == [
-        "recebido_em", "destino", "perfil", "motivo", "detalhe", "status_http",
-        "content_type", "tamanho", "corpo", "instancia",
+        "recebido_em",
+        "destino",
+        "perfil",
+        "motivo",
+        "detalhe",
+        "status_http",
+        "content_type",
+        "tamanho",
+        "corpo",
+        "instancia",
     ]
     assert QUARENTENA_SCHEMA.field("corpo").type == pa.binary()
     assert QUARENTENA_SCHEMA.field("status_http").type == pa.int32()
@@ -51,9 +65,14 @@ def test_schemas_match_the_contract() -> None:
 
 def _row(tid: str) -> Entrega:
     return Entrega(
-        transaction_id=tid, evento_notificacao="A.B", metadados=[("n", "null")],
-        recebido_em=datetime(2026, 11, 28, 12, tzinfo=UTC), destino="/ccee/***", perfil=None,
-        corpo="{}", instancia="i",
+        transaction_id=tid,
+        evento_notificacao="A.B",
+        metadados=[("n", "null")],
+        recebido_em=datetime(2026, 11, 28, 12, tzinfo=UTC),
+        destino="/ccee/***",
+        perfil=None,
+        corpo="{}",
+        instancia="i",
     )
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+import msgspec
 import pytest
 from ingest_support import lake_query
 
@@ -59,7 +60,7 @@ def test_concurrent_writes_share_flushes_and_all_land(tmp_path: Path) -> None:
     ops = FailingOps()
 
     async def go() -> list[str]:
-        writer = GroupCommitWriter(files_for(tmp_path, ops), min_interval=0.005)
+        writer = GroupCommitWriter(files_for(tmp_path, ops), max_delay=0.005, undecided=lambda: 1)
         await writer.start()
         tids = [str(uuid.uuid4()) for _ in range(300)]
         await asyncio.gather(*(writer.write(row(t)) for t in tids))
@@ -87,7 +88,8 @@ def test_rows_are_split_by_sao_paulo_day(tmp_path: Path) -> None:
 
     asyncio.run(go())
     got = lake_query(
-        tmp_path, NOTIFICACOES,
+        tmp_path,
+        NOTIFICACOES,
         "select transaction_id, regexp_extract(filename, 'dt=([0-9-]+)', 1) from "
         f"read_parquet('{tmp_path}/lake/notificacoes/*/*.parquet', filename=true) order by 1",
     )
@@ -119,7 +121,7 @@ def test_disk_failure_fails_every_waiter_then_recovers(tmp_path: Path, writer_cl
 
 def test_close_flushes_everything_queued(tmp_path: Path) -> None:
     async def go() -> None:
-        writer = GroupCommitWriter(files_for(tmp_path), min_interval=0.2)
+        writer = GroupCommitWriter(files_for(tmp_path), max_delay=0.2, undecided=lambda: 1)
         await writer.start()
         first = asyncio.ensure_future(writer.write(row("a")))
         await first
@@ -133,3 +135,25 @@ def test_close_flushes_everything_queued(tmp_path: Path) -> None:
 
     asyncio.run(go())
     assert len(lake_query(tmp_path, NOTIFICACOES, "select * from t")) == 6
+
+
+def test_a_row_the_lake_cannot_encode_does_not_fail_its_batch(tmp_path: Path) -> None:
+    poison = msgspec.structs.replace(row("poison"), corpo="\ud800")  # not encodable as UTF-8
+
+    async def go() -> list[BaseException | None]:
+        writer = GroupCommitWriter(files_for(tmp_path), max_delay=0.01, undecided=lambda: 1)
+        await writer.start()
+        results = await asyncio.gather(
+            writer.write(row("ok-1")),
+            writer.write(poison),
+            writer.write(row("ok-2")),
+            return_exceptions=True,
+        )
+        await writer.close()
+        return results
+
+    ok1, bad, ok2 = asyncio.run(go())
+    assert ok1 is None and ok2 is None
+    assert isinstance(bad, PersistenceError)
+    got = sorted(r[0] for r in lake_query(tmp_path, NOTIFICACOES, "select transaction_id from t"))
+    assert got == ["ok-1", "ok-2"]

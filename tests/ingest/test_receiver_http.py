@@ -1,4 +1,4 @@
-"""Acceptance of CCEE's callback contract through a real HTTP client against `ccee-webhook serve`."""
+"""CCEE's callback contract, through a real HTTP client against `ccee-webhook serve`."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def test_exact_ccee_sample_is_stored_verbatim(receiver: Receiver) -> None:
     assert r.json()["transactionId"] == tid
     rows = notificacao(receiver, tid)
     assert len(rows) == before + 1
-    t_id, evento, metadados, recebido_em, destino, perfil, corpo, instancia = rows[-1]
+    _, evento, metadados, recebido_em, destino, perfil, corpo, instancia = rows[-1]
     assert evento == "CONTRATO.REGISTRADO"
     assert metadados == [
         {"nome": "ID_CONTRATO", "valor": "1234"},
@@ -63,7 +63,7 @@ def test_duplicates_are_acknowledged_and_recorded_again(receiver: Receiver) -> N
     assert {r[5] for r in rows} == {None}  # unlabelled token: no perfil
     assert {r[4] for r in rows} == {"/ccee/***"}
     metrics = receiver.client.get("/metrics").text
-    dup = next(x for x in metrics.splitlines() if x.startswith("ccee_webhook_duplicates_seen_total"))
+    dup = next(x for x in metrics.splitlines() if x.startswith("ccee_webhook_duplicates_seen"))
     assert int(dup.split()[-1]) >= 2
 
 
@@ -85,32 +85,83 @@ def test_unknown_fields_unicode_names_and_charset_are_accepted(receiver: Receive
 
 BAD_INPUTS = [
     # (id, body, content type, status, motivo, campo)
-    ("malformed-json", b'{"eventoNotificacao": "A.B", "metadados": [', "application/json",
-     400, "json_invalido", None),
+    (
+        "malformed-json",
+        b'{"eventoNotificacao": "A.B", "metadados": [',
+        "application/json",
+        400,
+        "json_invalido",
+        None,
+    ),
     ("empty-body", b"", "application/json", 400, "json_invalido", None),
-    ("invalid-utf8", b'{"eventoNotificacao": "A.\xff\xfe"}', "application/json",
-     400, "utf8_invalido", None),
+    (
+        "invalid-utf8",
+        b'{"eventoNotificacao": "A.\xff\xfe"}',
+        "application/json",
+        400,
+        "utf8_invalido",
+        None,
+    ),
     ("not-json-type", body_for(), "text/plain", 415, "tipo_de_conteudo", None),
-    ("form-type", body_for(), "application/x-www-form-urlencoded", 415, "tipo_de_conteudo",
-     None),
-    ("latin1-charset", body_for(), "application/json; charset=iso-8859-1", 415,
-     "tipo_de_conteudo", None),
-    ("transaction-id-not-uuid", body_for("not-a-uuid"), "application/json", 422,
-     "schema_invalido", "$.transactionId"),
-    ("lowercase-event", body_for(evento="contrato.registrado"), "application/json", 422,
-     "schema_invalido", "$.eventoNotificacao"),
-    ("event-without-dot", body_for(evento="CONTRATO"), "application/json", 422,
-     "schema_invalido", "$.eventoNotificacao"),
-    ("valor-not-string",
-     b'{"eventoNotificacao":"A.B","metadados":[{"nome":"X","valor":1}],'
-     b'"transactionId":"12345678-1234-1234-1234-123465789012"}',
-     "application/json", 422, "schema_invalido", "$.metadados[0].valor"),
-    ("missing-metadados",
-     b'{"eventoNotificacao":"A.B","transactionId":"12345678-1234-1234-1234-123465789012"}',
-     "application/json", 422, "schema_invalido", "$.metadados"),
+    ("form-type", body_for(), "application/x-www-form-urlencoded", 415, "tipo_de_conteudo", None),
+    (
+        "latin1-charset",
+        body_for(),
+        "application/json; charset=iso-8859-1",
+        415,
+        "tipo_de_conteudo",
+        None,
+    ),
+    (
+        "transaction-id-not-uuid",
+        body_for("not-a-uuid"),
+        "application/json",
+        422,
+        "schema_invalido",
+        "$.transactionId",
+    ),
+    (
+        "lowercase-event",
+        body_for(evento="contrato.registrado"),
+        "application/json",
+        422,
+        "schema_invalido",
+        "$.eventoNotificacao",
+    ),
+    (
+        "event-without-dot",
+        body_for(evento="CONTRATO"),
+        "application/json",
+        422,
+        "schema_invalido",
+        "$.eventoNotificacao",
+    ),
+    (
+        "valor-not-string",
+        b'{"eventoNotificacao":"A.B","metadados":[{"nome":"X","valor":1}],'
+        b'"transactionId":"12345678-1234-1234-1234-123465789012"}',
+        "application/json",
+        422,
+        "schema_invalido",
+        "$.metadados[0].valor",
+    ),
+    (
+        "missing-metadados",
+        b'{"eventoNotificacao":"A.B","transactionId":"12345678-1234-1234-1234-123465789012"}',
+        "application/json",
+        422,
+        "schema_invalido",
+        "$.metadados",
+    ),
     ("array-body", b"[1,2,3]", "application/json", 422, "schema_invalido", "$"),
-    ("too-large", b'{"x":"' + b"a" * 6000 + b'"}', "application/json", 413,
-     "corpo_grande_demais", None),
+    (
+        "too-large",
+        b'{"x":"' + b"a" * 6000 + b'"}',
+        "application/json",
+        413,
+        "corpo_grande_demais",
+        None,
+    ),
 ]
 
 
@@ -136,8 +187,10 @@ def test_bad_input_gets_a_problem_and_is_quarantined(
     if campo is not None:
         assert problem["campo"] == campo
     rows = [
-        q for q in lake_query(
-            receiver.data_dir, "quarentena",
+        q
+        for q in lake_query(
+            receiver.data_dir,
+            "quarentena",
             "select motivo, detalhe, status_http, content_type, tamanho, corpo, destino, perfil "
             "from t",
         )
@@ -196,6 +249,7 @@ def test_tokens_never_reach_logs_or_lake(receiver: Receiver) -> None:
     receiver.post(f"/ccee/{TOKEN}/x", body_for())
     receiver.post(f"/ccee/{TOKEN2}", b"{bad")
     receiver.post("/ccee/guess-token", body_for())
+    receiver.post(f"/ccee/{TOKEN}/{TOKEN2}/{TOKEN}", body_for())
     log = receiver.log()
     assert TOKEN not in log and TOKEN2 not in log
     assert "guess-token" not in log

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from nb_warehouse_data import build_empty_warehouse, build_warehouse
 
 ROOT = Path(__file__).resolve().parents[2]

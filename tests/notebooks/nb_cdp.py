@@ -7,6 +7,7 @@ Just enough for the report tests: open a URL, evaluate JavaScript until a condit
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 import shutil
@@ -40,7 +41,11 @@ class Browser:
     """One Chromium process with one page; use as a context manager."""
 
     def __init__(self, profile_dir: Path | None = None, timeout: float = 30.0) -> None:
-        self._tmp = None if profile_dir else tempfile.TemporaryDirectory(prefix="cdp-")
+        self._tmp = (
+            None
+            if profile_dir
+            else tempfile.TemporaryDirectory(prefix="cdp-", ignore_cleanup_errors=True)
+        )
         self.profile = profile_dir or Path(self._tmp.name)  # type: ignore[union-attr]
         self.proc = subprocess.Popen(
             [CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
@@ -48,7 +53,10 @@ class Browser:
             stderr=subprocess.DEVNULL,
         )
         port = self._wait_port(timeout)
-        self.ws: ClientConnection = connect(self._page_ws(port, timeout), max_size=None)
+        self._stack = contextlib.ExitStack()
+        self.ws: ClientConnection = self._stack.enter_context(
+            connect(self._page_ws(port, timeout), max_size=None)
+        )
         self._ids = itertools.count(1)
         self.events: list[dict[str, Any]] = []
 
@@ -140,7 +148,7 @@ class Browser:
 
     def close(self) -> None:
         try:
-            self.ws.close()
+            self._stack.close()
         finally:
             self.proc.terminate()
             try:

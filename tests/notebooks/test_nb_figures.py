@@ -129,7 +129,8 @@ def test_sla_over_time_and_data_loss_list(wh: kit.Warehouse) -> None:
     assert df.loc["2026-11-25", "latencia_ccee_p95_s"] == pytest.approx(28.0)
     assert df.loc["2026-11-26", "expirado"] == 1
     assert list(entrega.perda_de_dados(wh).transaction_id) == ["t4"]
-    q = {r.motivo: (r.status_http, r.pedidos) for r in entrega.quarentena_por_motivo(wh).itertuples()}
+    quar = entrega.quarentena_por_motivo(wh)
+    q = {r.motivo: (r.status_http, r.pedidos) for r in quar.itertuples()}
     assert q == {"json_invalido": (400, 2), "corpo_grande_demais": (413, 1)}
     rej = entrega.rejeicoes_por_dia(wh)
     assert rej.groupby("status_http")["pedidos"].sum().to_dict() == {"400": 2, "413": 1}

@@ -12,9 +12,9 @@ from pl_helpers import Runner, make_runner
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     d = tmp_path / "data"
     d.mkdir()
-    for k in ("USERNAME", "PASSWORD", "PERFIL", "CERT", "CCEE_URL", "KEY"):
+    for k in ("USERNAME", "PASSWORD", "PERFIL", "CERT", "CCEE_URL", "KEY", "DATA_DIR"):
         monkeypatch.delenv(f"CCEE_WEBHOOK_{k}", raising=False)
-    monkeypatch.setenv("CCEE_WEBHOOK_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.delenv("CCEE_WEBHOOK_CONFIG", raising=False)  # and cwd has no TOML
     monkeypatch.chdir(tmp_path)
     return d
 

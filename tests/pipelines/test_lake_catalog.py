@@ -7,7 +7,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from pl_helpers import LAKE_ASSETS, Runner, checks_of, query
 from pl_lake import Entrega, write_notificacoes, write_quarentena
 
@@ -216,7 +215,9 @@ def test_hostile_metadata_names_stay_data(data_dir: Path, run: Runner, hostile: 
     cols = [r[0] for r in query(data_dir, "SELECT column_name FROM information_schema.columns "
                                           "WHERE table_name = 'eventos_contrato'")]
     extra = [c for c in cols if c not in {"transaction_id", "perfil", "evento_notificacao",
-                                          "evento", "recebido_em", "dt", "erros_conversao"}]
+                                          "evento", "recebido_em", "dt", "erros_conversao",
+                                          "id_contrato", "data_origem_evento", "mes_referencia",
+                                          "ambiente_contratacao"}]
     assert len(extra) == 1 and extra[0].isascii()
     assert all(ch.isalnum() or ch == "_" for ch in extra[0])
     assert query(data_dir, f'SELECT "{extra[0]}" FROM eventos_contrato') == [("v",)]

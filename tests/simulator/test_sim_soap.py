@@ -99,10 +99,14 @@ def test_preference_lifecycle_with_ccee_messages_and_faults(clients: Clients) ->
             op(pref("CONTRATO.REGISTRADO", url1), _soapheaders=headers())
         assert missing.value.code == "Server.3001"
     with pytest.raises(zeep.exceptions.Fault) as unknown:
-        svc.incluirPreferenciaNotificacao(pref("CONTRATO.INEXISTENTE", url1), _soapheaders=headers())
+        svc.incluirPreferenciaNotificacao(
+            pref("CONTRATO.INEXISTENTE", url1), _soapheaders=headers()
+        )
     assert _fault_detail(unknown.value)[0] == "3006"
     with pytest.raises(zeep.exceptions.Fault) as bad_url:
-        svc.incluirPreferenciaNotificacao(pref("CONTRATO.CONCLUIDO", "ftp://x"), _soapheaders=headers())
+        svc.incluirPreferenciaNotificacao(
+            pref("CONTRATO.CONCLUIDO", "ftp://x"), _soapheaders=headers()
+        )
     assert _fault_detail(bad_url.value)[0] == "3006"
 
     r = svc.listarPreferenciaNotificacao(_soapheaders=headers(1, 50))
@@ -184,6 +188,7 @@ def test_invalid_envelope_is_a_ccee_fault(sim: RunningSimulator) -> None:
     assert b"<faultcode>Server.3006</faultcode>" in resp.content
     fault = parse_fault(resp.content)
     assert fault is not None and fault.uri == "/ws/v2/EventoNotificacaoBSv2"
+    assert "intruso" in fault.message and PASSWORD not in resp.text
 
     garbage = httpx.post(sim.service_url(PREFS), content=b"<not xml", trust_env=False)
     assert garbage.status_code == 500 and parse_fault(garbage.content) is not None
@@ -229,9 +234,8 @@ def test_listar_resultados_filters_and_paginates(
     assert got == day1[:3]
 
     waiting = clients.resultados_page(situacao=SITUACAO_AGUARDANDO)
-    assert {x.transactionId for x in waiting.body.resultadosNotificacao.resultadoNotificacao} == set(
-        day2
-    )
+    items = waiting.body.resultadosNotificacao.resultadoNotificacao
+    assert {x.transactionId for x in items} == set(day2)
     notified = clients.resultados_page(situacao=SITUACAO_NOTIFICADO, dia="2026-11-27")
     assert notified.header.paginacao.quantidadeTotalItens == 4
     assert clients.resultados_page(dia="2026-11-28").header.paginacao.quantidadeTotalItens == 2

@@ -101,7 +101,9 @@ def vega_bundle() -> str:
     import vl_convert as vlc
 
     vl_version = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
-    return str(vlc.javascript_bundle(vl_version=vl_version))
+    # The shipped stub marks `snippet` required; omitting it selects the default global export.
+    bundle: Any = vlc.javascript_bundle
+    return str(bundle(vl_version=vl_version))
 
 
 def _script_json(obj: Any) -> str:

@@ -1,0 +1,247 @@
+"""Operating the receiver: start-up rules, restart, graceful shutdown, allow-list, TLS, failures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import ipaddress
+import os
+import signal
+import ssl
+import subprocess
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from ingest_support import (
+    CLI,
+    TOKEN,
+    Receiver,
+    ThreadedServer,
+    body_for,
+    lake_files,
+    lake_query,
+    wait_until,
+)
+
+from ingest.app import create_app
+from ingest.fsops import FileOps
+from ingest.settings import SenderToken, Settings
+
+
+def tids_in_lake(data_dir: Path) -> list[str]:
+    return [r[0] for r in lake_query(data_dir, "notificacoes", "select transaction_id from t")]
+
+
+def test_refuses_to_start_without_a_token(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCEE_WEBHOOK_")}
+    env["CCEE_WEBHOOK_DATA_DIR"] = str(tmp_path)
+    proc = subprocess.run(
+        [CLI, "serve", "--port", "0"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert "CCEE_WEBHOOK_TOKENS" in proc.stderr and "--insecure-no-token" in proc.stderr
+
+
+def test_insecure_mode_and_default_body_limit(receiver_factory: Callable[..., Receiver]) -> None:
+    rcv = receiver_factory("--insecure-no-token", tokens=None)
+    tid = str(uuid.uuid4())
+    assert rcv.post("/ccee/preferencia-1", body_for(tid)).status_code == 201
+    assert rcv.post("/ccee", body_for()).status_code == 201
+    rows = lake_query(rcv.data_dir, "notificacoes", "select destino, perfil from t order by 1")
+    assert rows == [("/ccee", None), ("/ccee/preferencia-1", None)]
+    # Default limit: 1 MiB. A valid body just under it is accepted, one byte over is not.
+    pad = 1024 * 1024 - len(body_for(tid, extra="")) - 10
+    near = body_for(tid, extra="x" * pad)
+    assert len(near) <= 1024 * 1024
+    assert rcv.post("/ccee/p", near).status_code == 201
+    over = body_for(tid, extra="x" * (pad + 20))
+    r = rcv.post("/ccee/p", over)
+    assert r.status_code == 413 and r.json()["motivo"] == "corpo_grande_demais"
+
+
+def test_restart_keeps_every_acknowledged_row(
+    receiver_factory: Callable[..., Receiver], tmp_path: Path
+) -> None:
+    data = tmp_path / "shared"
+    first = receiver_factory(data_dir=data)
+    tids = [str(uuid.uuid4()) for _ in range(40)]
+    for tid in tids[:20]:
+        assert first.post(f"/ccee/{TOKEN}", body_for(tid)).status_code == 201
+    assert first.stop() in (0, -signal.SIGTERM)  # uvicorn re-raises SIGTERM after shutdown
+    assert "receiver stopped; lake flushed" in first.log()
+    second = receiver_factory(data_dir=data)
+    for tid in tids[20:]:
+        assert second.post(f"/ccee/{TOKEN}", body_for(tid)).status_code == 201
+    assert sorted(tids_in_lake(data)) == sorted(tids)
+    instancias = lake_query(data, "notificacoes", "select count(distinct instancia) from t")
+    assert instancias == [(2,)]
+
+
+def test_graceful_shutdown_flushes_requests_in_flight(
+    receiver_factory: Callable[..., Receiver],
+) -> None:
+    # A long commit delay keeps requests queued, so SIGTERM arrives while they wait.
+    rcv = receiver_factory("--commit-delay-ms", "1000")
+    assert rcv.post(f"/ccee/{TOKEN}", body_for()).status_code == 201  # starts the delay clock
+    tids = [str(uuid.uuid4()) for _ in range(10)]
+    statuses: dict[str, int] = {}
+
+    def send(tid: str) -> None:
+        with httpx.Client(base_url=rcv.url, timeout=30) as c:
+            statuses[tid] = c.post(
+                f"/ccee/{TOKEN}",
+                content=body_for(tid),
+                headers={"content-type": "application/json"},
+            ).status_code
+
+    threads = [threading.Thread(target=send, args=(t,)) for t in tids]
+    for t in threads:
+        t.start()
+
+    def pending() -> int:
+        text = rcv.client.get("/metrics").text
+        line = next(
+            x
+            for x in text.splitlines()
+            if x.startswith('ccee_webhook_lake_pending_rows{tabela="notificacoes"}')
+        )
+        return int(line.split()[-1])
+
+    wait_until(lambda: pending() == 10, what="10 queued deliveries")
+    rcv.proc.send_signal(signal.SIGTERM)
+    for t in threads:
+        t.join(timeout=30)
+    assert rcv.proc.wait(timeout=30) in (0, -signal.SIGTERM)
+    assert "receiver stopped; lake flushed" in rcv.log()
+    assert statuses == dict.fromkeys(tids, 201)
+    assert set(tids) <= set(tids_in_lake(rcv.data_dir))
+
+
+def test_ip_allow_list(receiver_factory: Callable[..., Receiver]) -> None:
+    denied = receiver_factory("--allow-ip", "10.0.0.0/8", "--allow-ip", "2001:db8::/32")
+    r = denied.post(f"/ccee/{TOKEN}", body_for())
+    assert r.status_code == 403 and r.json()["motivo"] == "ip_nao_permitido"
+    assert denied.post(f"/ccee/{TOKEN}", b"{bad").status_code == 403
+    assert lake_files(denied.data_dir) == []
+    allowed = receiver_factory("--allow-ip", "127.0.0.0/8")
+    assert allowed.post(f"/ccee/{TOKEN}", body_for()).status_code == 201
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def test_tls(receiver_factory: Callable[..., Receiver], tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    rcv = receiver_factory("--tls-cert", str(cert), "--tls-key", str(key))
+    assert rcv.url.startswith("https://127.0.0.1:")
+    with httpx.Client(base_url=rcv.url, verify=ssl.create_default_context(cafile=cert)) as client:
+        r = client.post(
+            f"/ccee/{TOKEN}", content=body_for(), headers={"content-type": "application/json"}
+        )
+    assert r.status_code == 201
+    with httpx.Client(base_url=rcv.url.replace("https", "http")) as plain:
+        try:
+            status = plain.post(f"/ccee/{TOKEN}", content=body_for()).status_code
+        except httpx.HTTPError:
+            status = None
+    assert status != 201
+
+
+def test_unwritable_lake_answers_503_then_recovers(
+    receiver_factory: Callable[..., Receiver],
+) -> None:
+    rcv = receiver_factory()
+    assert rcv.post(f"/ccee/{TOKEN}", body_for()).status_code == 201
+    table = rcv.data_dir / "lake" / "notificacoes"
+    # Break the disk for real: the table folder becomes a regular file (works even as root).
+    moved = table.with_name("notificacoes.moved")
+    table.rename(moved)
+    table.write_bytes(b"not a directory")
+    tid = str(uuid.uuid4())
+    r = rcv.post(f"/ccee/{TOKEN}", body_for(tid))
+    assert r.status_code == 503
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["motivo"] == "persistencia_falhou"
+    assert "Retry-After" in r.headers
+    assert rcv.client.get("/readyz").status_code == 503
+    # Bad input is still answered as bad input (4xx), never a 5xx, even with the disk broken.
+    assert rcv.post(f"/ccee/{TOKEN}", b"{bad").status_code == 400
+    table.unlink()
+    moved.rename(table)
+    assert rcv.client.get("/readyz").status_code == 200
+    assert rcv.post(f"/ccee/{TOKEN}", body_for(tid)).status_code == 201
+    assert tids_in_lake(rcv.data_dir).count(tid) == 1
+    assert "persistencia_falhou" in rcv.client.get("/metrics").text
+
+
+class FullDisk(FileOps):
+    """The lake's filesystem seam, failing fsync with ENOSPC like a full disk."""
+
+    def fsync_file(self, f: BinaryIO) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_full_disk_via_filesystem_seam_is_503_never_201(tmp_path: Path) -> None:
+    settings = Settings(data_dir=str(tmp_path), tokens=(SenderToken(TOKEN, "P"),))
+    with (
+        ThreadedServer(create_app(settings, ops=FullDisk())) as srv,
+        httpx.Client(base_url=srv.url) as client,
+    ):
+        for _ in range(3):
+            r = client.post(
+                f"/ccee/{TOKEN}", content=body_for(), headers={"content-type": "application/json"}
+            )
+            assert r.status_code == 503
+            assert r.json()["motivo"] == "persistencia_falhou"
+        r = client.post(
+            f"/ccee/{TOKEN}", content=b"{bad", headers={"content-type": "application/json"}
+        )
+        assert r.status_code == 400
+    assert [p for p in tmp_path.rglob("*.parquet")] == []
+    assert [p for p in tmp_path.rglob("*.tmp")] == []
+
+
+def test_several_workers_share_the_lake(receiver_factory: Callable[..., Receiver]) -> None:
+    rcv = receiver_factory("--workers", "2")
+    tids = [str(uuid.uuid4()) for _ in range(30)]
+    for tid in tids:
+        assert rcv.post(f"/ccee/{TOKEN}", body_for(tid)).status_code == 201
+    assert sorted(tids_in_lake(rcv.data_dir)) == sorted(tids)
+    assert rcv.stop() in (0, -signal.SIGTERM)
+    assert rcv.log().count("receiver stopped; lake flushed") == 2

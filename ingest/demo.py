@@ -180,6 +180,7 @@ class Demo:
         self.outage_end = self.outage_start + self.outage
         self.invalid_ids: list[str] = []
         self.queued_at_restart = 0
+        self.kept = False
 
     # -- environment -----------------------------------------------------------------------
     @property
@@ -208,7 +209,10 @@ class Demo:
 
     # -- children --------------------------------------------------------------------------
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> Child:
-        child = Child(name, args, env, self.logs / f"{name}.log", cwd=self.folder)
+        child = Child(
+            name, args, env, self.logs / f"{name}.log", cwd=self.folder,
+            secrets=(self.token, self.old_token, self.password),
+        )
         self.children.append(child)
         return child
 
@@ -395,7 +399,7 @@ class Demo:
                         self.invalid_ids += admin.inject(INVALID_CODE, raw_body=body)
                     progress.console.print(
                         f"[green]✓[/] receiver restarted at {_hhmm(back_at)} CCEE time, "
-                        f"{waiting} notifications waiting; {self.invalid} invalid callbacks "
+                        f"{waiting} notifications waiting; {self.invalid} invalid callback(s) "
                         "injected (the receiver quarantines them)"
                     )
                     self._set_clock(self.time_scale)
@@ -415,8 +419,10 @@ class Demo:
             progress.update(task, completed=hours)
         if not retired_ids:
             raise DemoError(f"{RETIRED_CODE} produced no notification: is it subscribed?")
+        s = self._stats()
         self.console.print(
-            f"[green]✓[/] {self.days} CCEE day(s) generated: {s.generated} business events"
+            f"[green]✓[/] {self.days} CCEE day(s) generated: {s.generated} business events, "
+            f"{s.notificacoes} notifications"
         )
 
     def phase_expire(self) -> LedgerStats:
@@ -521,8 +527,11 @@ class Demo:
         self.sim.stop()
         warehouse = self.folder / "warehouse.duckdb"
         reports = sorted(str(p) for p in (self.folder / "reports").glob("*.html"))
+        assert self.sim.url is not None and self.receiver.url is not None
         return Summary(
             data_dir=str(self.folder),
+            simulator_url=self.sim.url,
+            receiver_url=self.receiver.url,
             warehouse=str(warehouse),
             lake=str(self.folder / "lake"),
             reports=reports,
@@ -554,6 +563,7 @@ class Demo:
             checks_falhos=failed,
             dagster_runs=runs,
             segundos=self.timings,
+            acumulado=self.kept,
         )
 
 
@@ -606,6 +616,7 @@ def demo(
     console = Console(stderr=True, highlight=False)
     out = Console(highlight=False)
     folder = (data_dir or _default_dir()).resolve()
+    kept = keep and (folder / "warehouse.duckdb").exists()
     prepare_folder(folder, keep)
     (folder / "ccee-webhook.toml").write_text(
         "# The demo's (empty) client configuration: profiles come from the demo's environment.\n",
@@ -613,6 +624,7 @@ def demo(
     )
     run = Demo(folder, days, events_per_day, time_scale, outage_hours, invalid, seed,
                lose_201_rate, console)
+    run.kept = kept
     console.print(
         f"[bold]ccee-webhook demo[/] in {folder}: {days} CCEE day(s) from "
         f"{run.first_day.isoformat()}, ~{events_per_day} events/day, time × {time_scale:g}"

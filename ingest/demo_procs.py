@@ -58,38 +58,56 @@ class Child:
         env: Mapping[str, str],
         log_path: Path,
         cwd: Path | None = None,
+        secrets: Sequence[str] = (),
     ) -> None:
         self.name = name
         self.log_path = log_path
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log: IO[bytes] = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._log_lock = threading.Lock()
+        # Longest first, so a secret containing another is replaced whole.
+        self._secrets = [
+            s.encode() for s in sorted({s for s in secrets if s}, key=len, reverse=True)
+        ]
         self._first_line: queue.Queue[str | None] = queue.Queue(maxsize=1)
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _LAUNCH, *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=self._log,
+            stderr=subprocess.PIPE,
             env=dict(env),
             cwd=str(cwd) if cwd else None,
             start_new_session=True,  # Ctrl-C in the terminal goes to the demo only
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, no locks
+            preexec_fn=_die_with_parent,  # only prctl: safe between fork and exec
         )
-        self._drain = threading.Thread(target=self._pump, name=f"{name}-stdout", daemon=True)
-        self._drain.start()
+        self._drains = [
+            threading.Thread(target=self._pump, args=(True,), name=f"{name}-out", daemon=True),
+            threading.Thread(target=self._pump, args=(False,), name=f"{name}-err", daemon=True),
+        ]
+        for t in self._drains:
+            t.start()
         self.url: str | None = None
 
-    def _pump(self) -> None:
-        """Hand the first stdout line to `wait_url`, copy everything to the log file."""
-        assert self.proc.stdout is not None
-        first = True
-        for raw in self.proc.stdout:
+    def _write(self, raw: bytes) -> None:
+        """Append one line to the log with the demo's secrets masked (whatever the child
+        logs, e.g. a library logging the destination URL, the token stays off the disk)."""
+        for secret in self._secrets:
+            raw = raw.replace(secret, b"***")
+        with self._log_lock, contextlib.suppress(ValueError, OSError):
+            self._log.write(raw)
+            self._log.flush()
+
+    def _pump(self, is_stdout: bool) -> None:
+        """Copy a child's stream to the log; the first stdout line also goes to `wait_url`."""
+        stream = self.proc.stdout if is_stdout else self.proc.stderr
+        assert stream is not None
+        first = is_stdout
+        for raw in stream:
             if first:
                 first = False
                 with contextlib.suppress(queue.Full):
                     self._first_line.put_nowait(raw.decode("utf-8", "replace").strip())
-            with contextlib.suppress(ValueError, OSError):
-                self._log.write(raw)
-                self._log.flush()
+            self._write(raw)
         if first:
             with contextlib.suppress(queue.Full):
                 self._first_line.put_nowait(None)
@@ -133,8 +151,9 @@ class Child:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
-        self._drain.join(timeout=5)
-        with contextlib.suppress(OSError):
+        for t in self._drains:
+            t.join(timeout=5)
+        with self._log_lock, contextlib.suppress(OSError):
             self._log.close()
         return self.proc.returncode
 

@@ -64,12 +64,15 @@ class SimAdmin:
     def now(self) -> datetime:
         return datetime.fromisoformat(self._send("GET", "/clock")["now"])
 
-    def generator(self, *, paused: bool | None = None, events_per_hour: float | None = None) -> None:
+    def generator(
+        self, *, paused: bool | None = None, events_per_hour: float | None = None
+    ) -> None:
         self._send("POST", "/generator", {"paused": paused, "events_per_hour": events_per_hour})
 
     def fast_forward(self, seconds: float) -> datetime:
         """Advance CCEE time, letting every delivery due on the way happen (discrete steps)."""
-        return datetime.fromisoformat(self._send("POST", "/fast-forward", {"seconds": seconds})["now"])
+        info = self._send("POST", "/fast-forward", {"seconds": seconds})
+        return datetime.fromisoformat(info["now"])
 
     # -- faults and events -----------------------------------------------------------------
     def set_faults(self, **knobs: Any) -> None:

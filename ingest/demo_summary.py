@@ -63,6 +63,9 @@ class WarehouseSide(msgspec.Struct, frozen=True):
 
 class Summary(msgspec.Struct, frozen=True):
     data_dir: str
+    #: where the children listened (both stopped when the summary is printed)
+    simulator_url: str
+    receiver_url: str
     warehouse: str
     lake: str
     reports: list[str]
@@ -77,6 +80,8 @@ class Summary(msgspec.Struct, frozen=True):
     checks_falhos: list[str]
     dagster_runs: list[str]
     segundos: dict[str, float]
+    #: True when --keep added this run to an earlier one (warehouse figures are cumulative)
+    acumulado: bool = False
 
 
 def read_warehouse(path: Path) -> WarehouseSide:
@@ -166,7 +171,8 @@ def render(s: Summary, console: Console) -> None:
     table.add_column("what it means")
     table.add_row(
         "sent", f"{c.notificacoes}",
-        f"notifications CCEE created ({c.tentativas} POST attempts, {c.tentativas_201} answered 201)",
+        f"notifications CCEE created ({c.tentativas} POST attempts, "
+        f"{c.tentativas_201} answered 201)",
     )
     table.add_row(
         "received", f"{w.entregas}",
@@ -179,8 +185,8 @@ def render(s: Summary, console: Console) -> None:
     )
     table.add_row(
         "quarantined", f"{w.quarentena}",
-        f"rejected requests: {len(i.invalidos)} invalid callbacks, each re-sent by CCEE "
-        f"every 5 min for 24 h (expected {i.quarentena_esperada})",
+        f"rejected requests: {len(i.invalidos)} invalid callback(s), each re-sent by CCEE "
+        f"every 5 min for 24 h (expected {i.quarentena_esperada} from this run)",
     )
     table.add_row(
         "expired", f"{c.expirado}",
@@ -204,12 +210,17 @@ def render(s: Summary, console: Console) -> None:
         f"(lake rows without a CCEE result: {w.sla_no_lago_sem_resultado})",
     )
     console.print(table)
+    if s.acumulado:
+        console.print(
+            "[yellow]--keep:[/] the figures include the earlier demo runs kept in this folder"
+        )
     data = _rel(s.data_dir)
     console.print(f"[bold]Warehouse[/]  {_rel(s.warehouse)}  (tables: {', '.join(w.tabelas)})")
     console.print(f"[bold]Lake[/]       {_rel(s.lake)}")
     for r in s.reports:
         console.print(f"[bold]Report[/]     {_rel(r)}")
-    console.print(f"[bold]Logs[/]       {_rel(s.logs)}   [bold]CCEE ledger[/] {_rel(s.simulator_db)}")
+    console.print(f"[bold]CCEE ledger[/] {_rel(s.simulator_db)}  (the simulator's SQLite)")
+    console.print(f"[bold]Logs[/]       {_rel(s.logs)}")
     if s.checks_falhos:
         console.print(f"[yellow]Dagster checks that did not pass:[/] {', '.join(s.checks_falhos)}")
     total = sum(s.segundos.values())
@@ -217,20 +228,22 @@ def render(s: Summary, console: Console) -> None:
     console.print(f"[dim]wall time {total:.1f} s ({phases})[/]")
     q = shlex.quote
     console.print("\n[bold]Next[/]")
+    console.print("  # the assets, their runs and checks, in Dagster's UI:", style="dim")
     console.print(
-        f"  DAGSTER_HOME={q(_rel(s.dagster_home))} CCEE_WEBHOOK_DATA_DIR={q(data)} uv run dg dev"
-        "          # the assets, runs and checks"
+        f"  DAGSTER_HOME={q(_rel(s.dagster_home))} CCEE_WEBHOOK_DATA_DIR={q(data)} uv run dg dev",
+        soft_wrap=True, markup=False,
     )
+    console.print("  # the delivery-health dashboard (live, read-only):", style="dim")
     console.print(
-        f"  CCEE_WEBHOOK_DATA_DIR={q(data)} uv run marimo run notebooks/delivery_health.py"
-        "   # the live dashboard"
+        f"  CCEE_WEBHOOK_DATA_DIR={q(data)} uv run marimo run notebooks/delivery_health.py",
+        soft_wrap=True, markup=False,
     )
+    console.print("  # ask the warehouse directly (DuckDB, read-only):", style="dim")
     sql = (
         "SELECT dia, evento_notificacao, notificacoes, notificado, expirado, "
         "latencia_ccee_p95_s FROM sla_entrega ORDER BY ALL"
     )
-    code = (
-        f"import duckdb; duckdb.connect({str(_rel(s.warehouse))!r}, read_only=True)"
-        f".sql({sql!r}).show()"
-    )
-    console.print(f"  uv run python -c {q(code)}", soft_wrap=True)
+    wh = _rel(s.warehouse)
+    code = f'import duckdb; duckdb.connect("{wh}", read_only=True).sql("{sql}").show()'
+    shown = f"'{code}'" if "'" not in code and '"' not in wh else q(code)
+    console.print(f"  uv run python -c {shown}", soft_wrap=True, markup=False)

@@ -72,7 +72,10 @@ def safe_instance_id(value: str) -> str:
 
 
 def _write_parquet(table: pa.Table, f: BinaryIO) -> None:
-    pq.write_table(table, f, compression="snappy")
+    # Serialise natively (no GIL round trip per page), then hand the file one buffer.
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="snappy")
+    f.write(sink.getvalue())
 
 
 class ParquetBatchFiles(Generic[Row]):
@@ -154,8 +157,9 @@ class GroupCommitWriter(Generic[Row]):
         self.undecided = undecided or (lambda: 0)
         self._pending: list[tuple[Row, asyncio.Future[None]]] = []
         self._oldest = 0.0
+        self._check_scheduled = False
         self._in_flush = 0
-        self._flushes: set[asyncio.Task[None]] = set()
+        self._flushes: set[asyncio.Future[list[Exception | None]]] = set()
         self._wakeup = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
@@ -175,8 +179,24 @@ class GroupCommitWriter(Generic[Row]):
         if not self._pending:
             self._oldest = time.perf_counter()
         self._pending.append((row, fut))
-        self._wakeup.set()
+        if len(self._pending) >= self.target_rows and len(self._flushes) < self.max_concurrent:
+            # A full batch starts flushing right here, so its fsync overlaps the requests
+            # still queued on the event loop instead of waiting for them.
+            self._submit()
+        elif not self._check_scheduled:
+            # Decide after the requests already runnable in this loop iteration have had
+            # their turn (call_soon runs in the next iteration): they may join this batch.
+            self._check_scheduled = True
+            asyncio.get_running_loop().call_soon(self._check)
         await fut
+
+    def _check(self) -> None:
+        self._check_scheduled = False
+        if self._pending:
+            if len(self._flushes) < self.max_concurrent and self._due() <= 0:
+                self._submit()
+            else:
+                self._wakeup.set()  # the flusher task waits for the delay or a free slot
 
     def _due(self) -> float:
         """Seconds until the queued rows must be flushed (<= 0: now)."""
@@ -185,6 +205,8 @@ class GroupCommitWriter(Generic[Row]):
         return self._oldest + self.max_delay - time.perf_counter()
 
     async def _run(self) -> None:
+        """Flushes what `write` did not: rows whose delay expired, and rows held back while
+        `max_concurrent` flushes were already running."""
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
@@ -198,46 +220,54 @@ class GroupCommitWriter(Generic[Row]):
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wakeup.wait(), wait)
                     continue
-                batch = self._pending[: self.max_batch]
-                del self._pending[: self.max_batch]
-                if self._pending:
-                    self._oldest = time.perf_counter()
-                task = asyncio.get_running_loop().create_task(self._flush_batch(batch))
-                self._flushes.add(task)
-                task.add_done_callback(self._flushes.discard)
-                # Let the flush task start (and requests run) before deciding again.
-                await asyncio.sleep(0)
+                self._submit()
             if self._closing:
                 if self._flushes:
-                    await asyncio.gather(*self._flushes)
+                    await asyncio.wait(self._flushes)
                 if not self._pending:
                     return
 
-    async def _flush_batch(self, batch: list[tuple[Row, asyncio.Future[None]]]) -> None:
+    def _submit(self) -> None:
+        """Hand the oldest queued rows (up to `max_batch`) to a flusher thread now."""
+        batch = self._pending[: self.max_batch]
+        del self._pending[: self.max_batch]
+        if self._pending:
+            self._oldest = time.perf_counter()
         rows = [row for row, _ in batch]
         self._in_flush += len(rows)
         started = time.perf_counter()
-        try:
-            outcome = await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._flush, rows
-            )
-        except BaseException as exc:  # e.g. the executor is gone: nobody is durable
-            outcome = [exc if isinstance(exc, Exception) else RuntimeError(repr(exc))] * len(rows)
-        finally:
-            self._in_flush -= len(rows)
+        done = asyncio.wrap_future(self._executor.submit(self._flush, rows))
+        self._flushes.add(done)
+        done.add_done_callback(lambda f: self._finish(batch, started, f))
+
+    def _finish(
+        self,
+        batch: list[tuple[Row, asyncio.Future[None]]],
+        started: float,
+        done: asyncio.Future[list[Exception | None]],
+    ) -> None:
+        self._flushes.discard(done)
+        self._in_flush -= len(batch)
+        if done.cancelled() or done.exception() is not None:
+            exc = done.exception() if not done.cancelled() else None
+            outcome: list[Exception | None] = [
+                exc if isinstance(exc, Exception) else RuntimeError("flush did not run")
+            ] * len(batch)
+        else:
+            outcome = done.result()
         failed = sum(e is not None for e in outcome)
         if failed:
             log.error(
                 "lake flush failed",
                 extra={
                     "tabela": self.files.table,
-                    "linhas": len(rows),
+                    "linhas": len(batch),
                     "falhas": failed,
                     "erro": repr(next(e for e in outcome if e is not None)),
                 },
             )
         if self.on_flush is not None:
-            self.on_flush(time.perf_counter() - started, len(rows), not failed)
+            self.on_flush(time.perf_counter() - started, len(batch), not failed)
         for (_, fut), err in zip(batch, outcome, strict=True):
             if fut.done():  # the request was cancelled (client went away)
                 continue
@@ -245,6 +275,8 @@ class GroupCommitWriter(Generic[Row]):
                 fut.set_result(None)
             else:
                 fut.set_exception(PersistenceError(f"flush failed: {err!r}"))
+        if self._pending:
+            self._wakeup.set()  # a flusher slot is free again
 
     def _flush(self, rows: list[Row]) -> list[Exception | None]:
         """Write a batch (worker thread); the per-row outcome is what each waiter gets."""
@@ -279,7 +311,7 @@ class GroupCommitWriter(Generic[Row]):
         if self._task is not None:
             await self._task
         if self._flushes:
-            await asyncio.gather(*self._flushes)
+            await asyncio.wait(self._flushes)
         self._executor.shutdown(wait=True)
 
     def check_writable(self) -> None:

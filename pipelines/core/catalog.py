@@ -165,6 +165,7 @@ def _insert_sql(
                    any_value(n.dt) AS dt{raw_select}
             FROM notificacoes n
             LEFT JOIN metadados m ON m.transaction_id = n.transaction_id AND m.dt = n.dt
+              AND m.dt BETWEEN DATE {lo} AND DATE {hi}
             WHERE n.dt BETWEEN DATE {lo} AND DATE {hi}
               AND coalesce(n.entidade, '') = {quote_literal(entidade)}
             GROUP BY n.transaction_id
@@ -186,6 +187,7 @@ def load_entidades(con: duckdb.DuckDBPyConnection, d0: date, d1: date) -> CargaE
             SELECT coalesce(n.entidade, '') AS entidade, m.nome, min(m.posicao) AS p
             FROM notificacoes n
             LEFT JOIN metadados m ON m.transaction_id = n.transaction_id AND m.dt = n.dt
+              AND m.dt BETWEEN DATE {lo} AND DATE {hi}
             WHERE n.dt BETWEEN DATE {lo} AND DATE {hi}
             GROUP BY ALL ORDER BY entidade, p NULLS LAST, m.nome
             """

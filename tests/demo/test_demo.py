@@ -1,0 +1,358 @@
+"""`ccee-webhook demo` end to end: run it small, then reconcile CCEE's ledger with the warehouse.
+
+The demo runs once (module fixture) as a real subprocess, with real child processes, real
+SOAP, real Parquet, a real DuckDB file and real Dagster runs. The assertions are exact
+reconciliations between two independent records: the simulator's SQLite ledger (what CCEE
+sent and what it saw answered) and what the product stored and computed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import duckdb
+import pytest
+
+RETIRED_CODE = "CONTRATO.CANCELAMENTO_VALIDADO"
+DEMO_TIMEOUT = 300
+
+
+def _command() -> list[str]:
+    script = Path(sys.executable).with_name("ccee-webhook")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "import sys; from ingest.cli import main; sys.exit(main())"]
+
+
+def _clean_env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCEE_WEBHOOK_")}
+    env["CCEE_WEBHOOK_DATA_DIR"] = str(data_dir)
+    env["COLUMNS"] = "200"
+    return env
+
+
+def _processes_under(folder: Path) -> list[int]:
+    """Live processes started for this demo folder: cwd inside it, or it on the command line."""
+    found = []
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+            cwd = os.readlink(entry / "cwd")
+            state = (entry / "stat").read_text().split(") ", 1)[1][0]
+        except OSError:
+            continue
+        if state == "Z":
+            continue
+        if str(folder) in cmdline or cwd == str(folder) or cwd.startswith(str(folder) + "/"):
+            found.append(int(entry.name))
+    return found
+
+
+def _refused(url: str) -> bool:
+    parts = urlsplit(url)
+    with socket.socket() as s:
+        s.settimeout(2)
+        try:
+            s.connect((parts.hostname, parts.port))
+        except OSError:
+            return True
+    return False
+
+
+class DemoRun:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.data_dir = root / "data"
+        self.folder = self.data_dir / "demo"
+        self.summary_path = root / "summary.json"
+        self.sentinel = self.data_dir / "not-the-demo.txt"
+        self.proc: subprocess.CompletedProcess[str] | None = None
+        self.summary: dict[str, Any] = {}
+        self.seconds = 0.0
+        self.leftover: list[int] = []
+
+    def ledger(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        con = sqlite3.connect(f"file:{self.folder / 'simulator.sqlite3'}?mode=ro", uri=True)
+        try:
+            return [tuple(r) for r in con.execute(sql, params).fetchall()]
+        finally:
+            con.close()
+
+    def warehouse(self, sql: str) -> list[tuple[Any, ...]]:
+        con = duckdb.connect(str(self.folder / "warehouse.duckdb"), read_only=True)
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
+
+    def lake(self, sql_from_lake: str) -> list[tuple[Any, ...]]:
+        con = duckdb.connect()
+        try:
+            glob = str(self.folder / "lake" / "notificacoes" / "dt=*" / "*.parquet")
+            qglob = str(self.folder / "lake" / "quarentena" / "dt=*" / "*.parquet")
+            sql = sql_from_lake.replace("{lake}", f"read_parquet('{glob}')").replace(
+                "{quarentena}", f"read_parquet('{qglob}')"
+            )
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
+    run = DemoRun(tmp_path_factory.mktemp("demo"))
+    run.data_dir.mkdir()
+    run.sentinel.write_text("the demo must not touch this\n")
+    t0 = time.monotonic()
+    run.proc = subprocess.run(
+        [
+            *_command(), "demo",
+            "--days", "1", "--events-per-day", "72", "--time-scale", "7200",
+            "--outage-hours", "3", "--invalid", "2", "--lose-201-rate", "0.1", "--seed", "11",
+            "--json-summary", str(run.summary_path),
+        ],
+        cwd=run.root,
+        env=_clean_env(run.data_dir),
+        capture_output=True,
+        text=True,
+        timeout=DEMO_TIMEOUT,
+    )
+    run.seconds = time.monotonic() - t0
+    run.leftover = _processes_under(run.folder)
+    if run.summary_path.exists():
+        run.summary = json.loads(run.summary_path.read_text())
+    yield run
+
+
+def test_demo_exits_zero_and_prints_the_summary(demo_run: DemoRun) -> None:
+    p = demo_run.proc
+    assert p is not None
+    assert p.returncode == 0, f"stdout:\n{p.stdout[-3000:]}\nstderr:\n{p.stderr[-5000:]}"
+    for words in ("sent", "received", "deduplicated", "quarantined", "expired", "CCEE latency"):
+        assert words in p.stdout
+    assert "dg dev" in p.stdout and "marimo run notebooks/delivery_health.py" in p.stdout
+    assert "duckdb.connect" in p.stdout
+    # progress lines went to stderr, phase by phase
+    for phase in ("local CCEE at", "subscriptions applied through SOAP", "receiver stopped",
+                  "receiver restarted", "dispatcher idle", "Dagster run"):
+        assert phase in p.stderr
+    # the default folder is $CCEE_WEBHOOK_DATA_DIR/demo; nothing else in the data dir touched
+    assert Path(demo_run.summary["data_dir"]) == demo_run.folder.resolve()
+    assert demo_run.sentinel.read_text() == "the demo must not touch this\n"
+
+
+def test_no_process_is_left_running(demo_run: DemoRun) -> None:
+    assert demo_run.leftover == []
+    assert _refused(demo_run.summary["simulator_url"])
+    assert _refused(demo_run.summary["receiver_url"])
+
+
+def test_no_url_token_in_the_demo_logs(demo_run: DemoRun) -> None:
+    """Children's output is logged with the demo's secrets masked (a library logging the
+    destination URL must not put the token on disk)."""
+    token_in_path = re.compile(r"/ccee/(?!\*\*\*)[A-Za-z0-9_\-]{16,}")
+    logs = sorted((demo_run.folder / "logs").glob("*.log"))
+    assert [p.name for p in logs] == ["receiver-1.log", "receiver-2.log", "simulator.log"]
+    for p in logs:
+        text = p.read_text(errors="replace")
+        assert text.startswith("http://127.0.0.1:")  # the URL line comes first
+        assert not token_in_path.search(text), p.name
+
+
+def test_every_notified_notification_is_in_the_warehouse_exactly_once(demo_run: DemoRun) -> None:
+    notified = {r[0] for r in demo_run.ledger(
+        "SELECT transaction_id FROM notificacoes WHERE situacao = 'NOTIFICADO'")}
+    rows = demo_run.warehouse("SELECT transaction_id FROM notificacoes")
+    ids = [r[0] for r in rows]
+    assert len(notified) > 50
+    assert len(ids) == len(set(ids))  # one row per transaction_id
+    assert set(ids) == notified
+
+
+def test_deliveries_match_every_201_ccee_saw(demo_run: DemoRun) -> None:
+    """Each attempt CCEE saw answered 201 is one stored delivery (lost 201s included)."""
+    ledger = dict(demo_run.ledger(
+        "SELECT transaction_id, count(*) FROM tentativas WHERE status_http = 201 "
+        "GROUP BY transaction_id"))
+    lake = dict(demo_run.lake("SELECT transaction_id, count(*) FROM {lake} GROUP BY ALL"))
+    warehouse = dict(demo_run.warehouse("SELECT transaction_id, entregas FROM notificacoes"))
+    assert lake == ledger
+    assert warehouse == ledger
+    total = sum(warehouse.values())
+    assert total >= len(warehouse)
+    lost = demo_run.ledger("SELECT count(*) FROM tentativas WHERE resposta_perdida = 1")[0][0]
+    assert lost > 0, "the run should show duplicates (lost 201s)"
+    assert total - len(warehouse) == lost
+    s = demo_run.summary["armazem"]
+    assert (s["entregas"], s["notificacoes"], s["deduplicadas"]) == (total, len(warehouse), lost)
+    # the token never reaches the lake
+    destinos = {r[0] for r in demo_run.lake("SELECT DISTINCT destino FROM {lake}")}
+    assert destinos <= {"/ccee/***/contrato", "/ccee/***/montante-energia"}
+
+
+def test_the_outage_produced_late_deliveries(demo_run: DemoRun) -> None:
+    late = demo_run.ledger(
+        "SELECT count(DISTINCT transaction_id) FROM tentativas "
+        "WHERE erro = 'connection refused or unreachable' AND transaction_id IN "
+        "(SELECT transaction_id FROM notificacoes WHERE situacao = 'NOTIFICADO')")[0][0]
+    assert late > 0
+    assert demo_run.summary["injetado"]["notificacoes_na_fila_ao_religar"] > 0
+    p95 = demo_run.warehouse("SELECT max(latencia_ccee_max_s) FROM sla_entrega")[0][0]
+    assert p95 > 3600  # some notifications waited hours for the receiver
+
+
+def test_expired_notifications_are_absent_from_the_lake_and_flagged(demo_run: DemoRun) -> None:
+    expired = dict(demo_run.ledger(
+        "SELECT transaction_id, codigo FROM notificacoes WHERE situacao = 'EXPIRADO'"))
+    invalid = set(demo_run.summary["injetado"]["invalidos"])
+    assert len(invalid) == 2
+    assert invalid <= set(expired)
+    retired = {tx for tx, code in expired.items() if code == RETIRED_CODE}
+    assert retired, "the retired endpoint should have produced EXPIRADO notifications"
+    assert set(expired) == retired | invalid
+    # never stored, so never in the lake nor in notificacoes
+    in_lake = {r[0] for r in demo_run.lake("SELECT DISTINCT transaction_id FROM {lake}")}
+    assert not in_lake & set(expired)
+    in_wh = {r[0] for r in demo_run.warehouse("SELECT transaction_id FROM notificacoes")}
+    assert not in_wh & set(expired)
+    # each one was tried 289 times (every 5 minutes for 24 h) before giving up
+    attempts = dict(demo_run.ledger(
+        "SELECT transaction_id, count(*) FROM tentativas GROUP BY transaction_id"))
+    assert {attempts[tx] for tx in expired} == {289}
+    # CCEE's results, pulled over SOAP, flag them; sla_entrega counts them
+    flagged = dict(demo_run.warehouse(
+        "SELECT transaction_id, situacao FROM resultados_notificacao"))
+    assert {tx for tx, sit in flagged.items() if sit == "EXPIRADO"} == set(expired)
+    assert demo_run.warehouse("SELECT sum(expirado) FROM sla_entrega")[0][0] == len(expired)
+    every_retired = demo_run.ledger(
+        "SELECT DISTINCT situacao, endereco_destino FROM notificacoes WHERE codigo = ?",
+        (RETIRED_CODE,))
+    assert [r[0] for r in every_retired] == ["EXPIRADO"]
+    assert every_retired[0][1].startswith(demo_run.summary["injetado"]["endereco_aposentado"])
+
+
+def test_sla_entrega_totals_equal_the_ledger(demo_run: DemoRun) -> None:
+    ledger = Counter()
+    for dia, code, situacao, n in demo_run.ledger(
+        "SELECT dia, codigo, situacao, count(*) FROM notificacoes GROUP BY dia, codigo, situacao"
+    ):
+        ledger[(dia, code, "notificacoes")] += n
+        ledger[(dia, code, situacao)] += n
+    sla = Counter()
+    for dia, code, n, notif, aguard, exp, outros, ausente, sem in demo_run.warehouse(
+        "SELECT dia::VARCHAR, evento_notificacao, notificacoes, notificado, aguardando, expirado,"
+        " outros, notificado_ausente_no_lago, no_lago_sem_resultado FROM sla_entrega"
+    ):
+        assert (aguard, outros, ausente, sem) == (0, 0, 0, 0), (dia, code)
+        sla[(dia, code, "notificacoes")] += n
+        if notif:
+            sla[(dia, code, "NOTIFICADO")] += notif
+        if exp:
+            sla[(dia, code, "EXPIRADO")] += exp
+    assert sla == ledger
+    w = demo_run.summary["armazem"]
+    c = demo_run.summary["ccee"]
+    assert w["sla_notificacoes"] == c["notificacoes"] == sum(
+        v for k, v in ledger.items() if k[2] == "notificacoes")
+    assert w["sla_notificado"] == c["notificado"]
+    assert w["sla_expirado"] == c["expirado"]
+    assert c["aguardando"] == 0
+    # one results row per notification CCEE created, with the same state
+    results = dict(demo_run.warehouse(
+        "SELECT transaction_id, situacao FROM resultados_notificacao"))
+    assert results == dict(demo_run.ledger("SELECT transaction_id, situacao FROM notificacoes"))
+
+
+def test_quarantine_holds_exactly_the_invalid_callbacks(demo_run: DemoRun) -> None:
+    invalid = demo_run.summary["injetado"]["invalidos"]
+    marks = ",".join("?" * len(invalid))
+    sent = demo_run.ledger(
+        f"SELECT n.corpo, count(*) FROM tentativas t JOIN notificacoes n USING (transaction_id) "
+        f"WHERE t.transaction_id IN ({marks}) AND t.status_http IS NOT NULL GROUP BY n.corpo",
+        tuple(invalid),
+    )
+    expected = Counter({bytes(corpo).decode(): n for corpo, n in sent})
+    assert sum(expected.values()) == 2 * 289  # the receiver was up for every attempt
+    rows = demo_run.warehouse("SELECT corpo, motivo, status_http FROM quarentena")
+    assert Counter(r[0] for r in rows) == expected
+    assert {r[1] for r in rows} <= {"json_invalido", "schema_invalido"}
+    assert {r[2] for r in rows} <= {400, 422}
+    assert demo_run.summary["armazem"]["quarentena"] == len(rows)
+    assert demo_run.summary["injetado"]["quarentena_esperada"] == len(rows)
+    raw = demo_run.lake("SELECT count(*) FROM {quarentena}")[0][0]
+    assert raw == len(rows)
+
+
+def test_typed_tables_and_reports_exist(demo_run: DemoRun) -> None:
+    n_contrato = demo_run.warehouse("SELECT count(*) FROM eventos_contrato")[0][0]
+    n_montante = demo_run.warehouse("SELECT count(*) FROM eventos_montante_energia")[0][0]
+    n_notified = demo_run.warehouse("SELECT count(*) FROM notificacoes")[0][0]
+    assert n_contrato > 0 and n_montante > 0
+    assert n_contrato + n_montante == n_notified
+    reports = [Path(p) for p in demo_run.summary["reports"]]
+    assert sorted(p.name for p in reports) == [
+        "contract_events.html", "delivery_health.html", "energy_amount_events.html"]
+    for p in reports:
+        assert p.stat().st_size > 10_000
+    assert demo_run.summary["checks_falhos"] == []
+    assert len(demo_run.summary["dagster_runs"]) == 2
+
+
+def test_refuses_to_wipe_a_folder_it_did_not_create(tmp_path: Path) -> None:
+    precious = tmp_path / "mine"
+    precious.mkdir()
+    (precious / "lake.parquet").write_text("important")
+    p = subprocess.run(
+        [*_command(), "demo", "--data-dir", str(precious)],
+        cwd=tmp_path, env=_clean_env(tmp_path), capture_output=True, text=True, timeout=120,
+    )
+    assert p.returncode == 1
+    assert "refusing to wipe" in p.stderr
+    assert (precious / "lake.parquet").read_text() == "important"
+    assert _processes_under(precious) == []
+
+
+def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    folder = tmp_path / "data" / "demo"
+    proc = subprocess.Popen(
+        [*_command(), "demo", "--events-per-day", "48", "--time-scale", "600"],
+        cwd=tmp_path, env=_clean_env(tmp_path / "data"), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 120
+        seen = ""
+        while "subscriptions applied" not in seen:
+            line = proc.stderr.readline()
+            assert line or proc.poll() is None, f"demo ended early:\n{seen}"
+            seen += line
+            assert time.monotonic() < deadline, f"demo did not get going:\n{seen}"
+        children = _processes_under(folder)
+        assert len(children) == 2  # the simulator and the receiver, running
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130
+        assert "interrupted" in seen + err
+        assert _processes_under(folder) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

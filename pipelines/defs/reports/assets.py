@@ -22,6 +22,8 @@ def _asset_for(rel: Relatorio) -> dg.AssetsDefinition:
         group_name=GROUP,
         deps=[dg.AssetKey(k) for k in rel.deps],
         kinds={"html", "marimo"},
+        # one run may cover a partition range of the tables upstream; the report is built once
+        backfill_policy=dg.BackfillPolicy.single_run(),
         description=f"{rel.titulo}: notebooks/{rel.notebook} exported as self-contained HTML "
         f"to $CCEE_WEBHOOK_DATA_DIR/reports/{rel.arquivo}.",
     )

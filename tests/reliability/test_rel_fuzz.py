@@ -1,0 +1,336 @@
+"""Fuzzing the real receiver: schemathesis (from the OpenAPI contract) and hypothesis bodies.
+
+At least 10,000 requests in a CI-sized run (REL_FUZZ_SCALE multiplies the example counts).
+Every answer is checked against an independent oracle (`rel_oracle.judge`): never a 5xx,
+every valid callback 201 (and then in the lake, verbatim), every invalid one the expected
+4xx with a problem+json body, and each rejected request from the token holder quarantined.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import string
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rel_helpers import TOKEN, ReceiverProc, host_port, lake_rows, start_receiver
+from rel_oracle import judge, openapi_document, problem_ok
+from schemathesis import GenerationMode
+
+SCALE = float(os.environ.get("REL_FUZZ_SCALE", "1"))
+MAX_BODY = 16 * 1024
+BATCH = 10
+
+
+def n(examples: int) -> int:
+    return max(1, int(examples * SCALE))
+
+
+class Tally:
+    """Everything sent and answered, for the final cross-checks against the lake."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.by_status: dict[int, int] = {}
+        self.accepted: dict[str, set[str]] = {}  # transactionId -> bodies answered 201
+        self.quarantinable = 0  # 400/413/415/422 answers to the token holder
+        self.mismatches: list[str] = []
+
+
+class Fuzzer:
+    def __init__(self, rcv: ReceiverProc) -> None:
+        self.rcv = rcv
+        self.host, self.port = host_port(rcv.url)
+        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=15)
+        self.tally = Tally()
+
+    def send(
+        self,
+        body: bytes,
+        content_type: str | None = "application/json",
+        path: str | None = None,
+        method: str = "POST",
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, str | None, bytes]:
+        hdrs = dict(headers or {})
+        if content_type is not None:
+            hdrs["Content-Type"] = content_type
+        for attempt in (1, 2):
+            try:
+                self.conn.request(method, path or f"/ccee/{TOKEN}", body=body, headers=hdrs)
+                resp = self.conn.getresponse()
+                content = resp.read()
+                break
+            except (http.client.HTTPException, ConnectionError) as exc:
+                # A server that closes an idle keep-alive connection is fine; a dead one is not.
+                self.conn.close()
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=15)
+                assert self.rcv.proc.poll() is None, f"receiver crashed: {exc!r}"
+                if attempt == 2:
+                    raise
+        self.tally.requests += 1
+        self.tally.by_status[resp.status] = self.tally.by_status.get(resp.status, 0) + 1
+        return resp.status, resp.getheader("content-type"), content
+
+    def check_callback(self, body: bytes, content_type: str | None = "application/json") -> int:
+        """POST to the token path and hold the answer to the oracle's verdict."""
+        status, ctype, content = self.send(body, content_type)
+        expected = judge(body, content_type, MAX_BODY)
+        where = f"body={body[:200]!r} ctype={content_type!r}"
+        assert status < 500, f"5xx {status} for {where}: {content[:300]!r}"
+        if status != expected.status:
+            self.tally.mismatches.append(
+                f"expected {expected.status}, got {status} for {where}: {content[:200]!r}"
+            )
+        if status == 201:
+            tid = json.loads(body.removeprefix(b"\xef\xbb\xbf"))["transactionId"]
+            self.tally.accepted.setdefault(tid, set()).add(body.decode("utf-8"))
+        else:
+            problem = problem_ok(status, ctype, content)
+            assert problem is None, f"{status} without a problem body ({problem}) for {where}"
+            self.tally.quarantinable += status in (400, 413, 415, 422)
+            if expected.motivo and status == expected.status:
+                motivo = json.loads(content)["motivo"]
+                if motivo != expected.motivo:
+                    self.tally.mismatches.append(f"motivo {motivo} != {expected.motivo} ({where})")
+        return status
+
+
+@pytest.fixture(scope="module")
+def fuzzer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzer]:
+    data_dir = tmp_path_factory.mktemp("fuzz") / "data"
+    rcv = start_receiver(data_dir, "--max-body", f"{MAX_BODY}", "--log-level", "warning")
+    f = Fuzzer(rcv)
+    yield f
+    f.conn.close()
+    rcv.stop()
+
+
+# -- strategies --------------------------------------------------------------------------
+
+text = st.text(st.characters(codec="utf-8"), max_size=40)
+event_code = st.from_regex(r"\A[A-Z0-9_]{1,12}\.[A-Z0-9_]{1,16}\Z")
+metadado = st.fixed_dictionaries({"nome": text, "valor": text})
+json_scalars = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | text | st.floats(
+    allow_nan=False, allow_infinity=False
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@st.composite
+def valid_message(draw: st.DrawFn) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "eventoNotificacao": draw(event_code),
+        "metadados": draw(st.lists(metadado, max_size=6)),
+        "transactionId": str(draw(st.uuids())),
+    }
+    doc.update(draw(st.dictionaries(text.filter(lambda k: k not in doc), json_values, max_size=2)))
+    return doc
+
+
+def _encode(doc: Any, pretty: bool) -> bytes:
+    return json.dumps(doc, ensure_ascii=not pretty, indent=2 if pretty else None).encode("utf-8")
+
+
+@st.composite
+def mutated_message(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid message with one field broken in a way CCEE's contract forbids."""
+    doc = draw(valid_message())
+    field = draw(st.sampled_from(["eventoNotificacao", "metadados", "transactionId", "item"]))
+    if field == "item":
+        doc["metadados"] = [*doc["metadados"], draw(json_values)]
+    elif field == "eventoNotificacao":
+        doc[field] = draw(
+            json_values
+            | st.sampled_from(["contrato.registrado", "A.B\n", "A..B", ".B", "A.", "Á.B", "A.B.C"])
+            | event_code.map(lambda c: c + draw(st.sampled_from(["\n", " ", "\t", "\r\n"])))
+        )
+    elif field == "transactionId":
+        doc[field] = draw(
+            json_values
+            | st.uuids().map(lambda u: str(u) + "\n")
+            | st.uuids().map(lambda u: "{" + str(u) + "}")
+            | st.uuids().map(lambda u: u.hex)
+        )
+    else:
+        doc[field] = draw(json_values)
+    if draw(st.booleans()):
+        doc.pop(field if field != "item" else "metadados", None)
+    return doc
+
+
+content_types = st.sampled_from(
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "application/json;charset=UTF8",
+        "application/cloudevents+json",
+        None,
+        "application/json; charset=latin-1",
+        "text/plain",
+        "application/xml",
+        "multipart/form-data; boundary=x",
+        "application/x-www-form-urlencoded",
+        "APPLICATION/JSON",
+        "",
+    ]
+) | st.text(string.printable.replace("\r", "").replace("\n", ""), max_size=30)
+
+
+def _requests(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[list[Any]]:
+    return st.lists(strategy, min_size=BATCH, max_size=BATCH)
+
+
+FUZZ_SETTINGS = {
+    "deadline": None,
+    "database": None,
+    "derandomize": True,
+    "suppress_health_check": list(HealthCheck),
+}
+
+
+# -- hypothesis --------------------------------------------------------------------------
+
+
+def test_valid_callbacks_are_all_acknowledged(fuzzer: Fuzzer) -> None:
+    @settings(max_examples=n(250), **FUZZ_SETTINGS)
+    @given(_requests(st.tuples(valid_message(), st.booleans())))
+    def run(batch: list[tuple[dict[str, Any], bool]]) -> None:
+        for doc, pretty in batch:
+            assert fuzzer.check_callback(_encode(doc, pretty)) == 201
+
+    run()
+
+
+def test_mutated_callbacks_are_refused_with_a_problem(fuzzer: Fuzzer) -> None:
+    @settings(max_examples=n(250), **FUZZ_SETTINGS)
+    @given(_requests(st.tuples(mutated_message(), st.booleans())))
+    def run(batch: list[tuple[dict[str, Any], bool]]) -> None:
+        for doc, pretty in batch:
+            fuzzer.check_callback(_encode(doc, pretty))
+
+    run()
+
+
+def test_arbitrary_json_and_bytes(fuzzer: Fuzzer) -> None:
+    body = (
+        json_values.map(lambda v: json.dumps(v).encode())
+        | st.binary(max_size=300)
+        | st.binary(max_size=64).map(lambda b: b"\xef\xbb\xbf" + b)
+        | valid_message().map(lambda d: _encode(d, False)[: len(_encode(d, False)) // 2])
+        | valid_message().map(lambda d: "\ufeff".encode() + _encode(d, True))
+        | st.integers(MAX_BODY - 64, MAX_BODY + 64).map(
+            lambda size: (b'{"x":"' + b"a" * size + b'"}')[:size]
+        )
+    )
+
+    @settings(max_examples=n(200), **FUZZ_SETTINGS)
+    @given(_requests(body))
+    def run(batch: list[bytes]) -> None:
+        for b in batch:
+            fuzzer.check_callback(b)
+
+    run()
+
+
+def test_content_types(fuzzer: Fuzzer) -> None:
+    @settings(max_examples=n(100), **FUZZ_SETTINGS)
+    @given(_requests(st.tuples(valid_message(), content_types)))
+    def run(batch: list[tuple[dict[str, Any], str | None]]) -> None:
+        for doc, ctype in batch:
+            fuzzer.check_callback(_encode(doc, False), ctype)
+
+    run()
+
+
+# -- schemathesis ------------------------------------------------------------------------
+
+
+def test_schemathesis_against_the_openapi_contract(fuzzer: Fuzzer) -> None:
+    """Positive and negative cases generated from the receiver's contract."""
+    served = httpx.get(f"{fuzzer.rcv.url}/schema/openapi.json", timeout=5)
+    raw = served.json() if served.status_code == 200 else openapi_document(TOKEN)
+    schema = schemathesis.openapi.from_dict(raw)
+    ops = [r.ok() for r in schema.get_all_operations()]
+    strategies = [
+        op.as_strategy(generation_mode=mode)
+        for op in ops
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    ]
+
+    @settings(max_examples=n(160), **FUZZ_SETTINGS)
+    @given(_requests(st.one_of(strategies)))
+    def run(batch: list[Any]) -> None:
+        for case in batch:
+            path = case.formatted_path
+            if case.method == "GET":
+                status, ctype, content = fuzzer.send(b"", None, path, "GET")
+                assert status < 500 or path == "/readyz", f"GET {path}: {status}"
+                continue
+            media = case.media_type or "application/json"
+            body = case.body if isinstance(case.body, bytes) else _schemathesis_body(case.body)
+            if path == f"/ccee/{TOKEN}":
+                fuzzer.check_callback(body, media)
+            else:  # a negative path parameter: nobody is listening there
+                status, ctype, content = fuzzer.send(body, media, path)
+                assert 400 <= status < 500, f"{status} for {path!r}"
+                assert problem_ok(status, ctype, content) is None
+
+    run()
+
+
+def _schemathesis_body(body: Any) -> bytes:
+    if body is None or type(body).__name__ == "NotSet":
+        return b""
+    if isinstance(body, str):
+        return body.encode("utf-8", "surrogatepass")
+    return json.dumps(body).encode("utf-8", "surrogatepass")
+
+
+# -- the outcome, cross-checked against the lake ----------------------------------------
+
+
+def test_fuzz_outcome_matches_the_lake(fuzzer: Fuzzer) -> None:
+    """Runs last in this module: the lake holds every 201'd body verbatim, nothing else."""
+    t = fuzzer.tally
+    assert fuzzer.rcv.proc.poll() is None, "the receiver died during fuzzing"
+    rss_kib = _rss_kib(fuzzer.rcv.proc.pid)
+    fuzzer.rcv.stop()
+    stored = lake_rows(fuzzer.rcv.data_dir, "SELECT transaction_id, corpo FROM t")
+    by_tid: dict[str, set[str]] = {}
+    for tid, corpo in stored:
+        by_tid.setdefault(tid, set()).add(corpo)
+    for tid, bodies in t.accepted.items():
+        assert bodies <= by_tid.get(tid, set()), f"acknowledged body of {tid} not stored verbatim"
+    assert set(by_tid) == set(t.accepted), "the lake holds a delivery that was never acknowledged"
+    quarantined = lake_rows(fuzzer.rcv.data_dir, "SELECT count(*) FROM t", "quarentena")
+    assert quarantined == [(t.quarantinable,)], "every refused request is quarantined"
+    assert not any(s >= 500 for s in t.by_status), t.by_status
+    print(
+        f"\nREL-NUMBERS fuzz: requests={t.requests} status={dict(sorted(t.by_status.items()))} "
+        f"5xx=0 accepted_ids={len(t.accepted)} quarantined={t.quarantinable} "
+        f"oracle_mismatches={len(t.mismatches)} receiver_rss_kib={rss_kib}"
+    )
+    assert t.requests >= 10_000 * min(SCALE, 1.0)
+    assert t.mismatches == [], "receiver disagrees with the contract:\n" + "\n".join(
+        sorted(set(t.mismatches))[:15]
+    )
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return -1

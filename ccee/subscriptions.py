@@ -108,10 +108,15 @@ class Redactor:
             userinfo, host = netloc.rsplit("@", 1)
             if ":" in userinfo:
                 netloc = f"{userinfo.split(':', 1)[0]}:{REDACTED}@{host}"
-        # A token-like path segment (long, letters and digits) is redacted even when unknown.
+        # A token-like path segment (long, letters and digits) is redacted even when unknown,
+        # and so is the segment after `/ccee/`: the receiver's token slot, whatever it holds.
+        segs = parts.path.split("/")
         path = "/".join(
-            REDACTED if _TOKEN_SEGMENT.fullmatch(seg) and _looks_random(seg) else seg
-            for seg in parts.path.split("/")
+            REDACTED
+            if (i > 0 and segs[i - 1] == "ccee" and seg)
+            or (_TOKEN_SEGMENT.fullmatch(seg) and _looks_random(seg))
+            else seg
+            for i, seg in enumerate(segs)
         )
         query = parts.query
         if query:

@@ -77,13 +77,16 @@ def prepare_folder(folder: Path, keep: bool) -> None:
     folder = folder.resolve()
     if folder.exists() and not folder.is_dir():
         raise DemoError(f"{folder} exists and is not a folder")
-    if folder.exists() and not keep and any(folder.iterdir()):
+    if folder.exists() and any(folder.iterdir()):
         if not (folder / MARKER).exists():
+            what = "add demo data to" if keep else "wipe"
             raise DemoError(
                 f"{folder} is not empty and was not created by `ccee-webhook demo`; refusing to "
-                "wipe it. Choose another --data-dir (the demo only ever deletes its own folder)."
+                f"{what} it. Choose another --data-dir (the demo only ever touches its own "
+                "folder)."
             )
-        shutil.rmtree(folder)
+        if not keep:
+            shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MARKER).write_text(
         "Created by `ccee-webhook demo`; re-running the demo wipes this folder.\n",
@@ -361,8 +364,17 @@ class Demo:
         restarted = outage_done
         with self._progress() as progress:
             task = progress.add_task("CCEE day(s)", total=hours, info="")
+            if restarted:  # no outage: the receiver is up for every attempt from the start
+                self.inject_invalid()
             self._set_clock(self.time_scale)
+            # Generous: the day's real length, plus slack for restarts on a busy machine.
+            deadline = time.monotonic() + 3 * hours * 3600 / self.time_scale + 120
             while True:
+                assert self.sim is not None
+                if not self.sim.running():
+                    raise ChildError(f"the simulator exited; see {self.sim.log_path}")
+                if time.monotonic() > deadline:
+                    raise TimeoutError("CCEE time did not reach the end of the day in time")
                 s = self._stats()
                 now = s.now
                 elapsed_h = (now - self.start).total_seconds() / 3600
@@ -393,10 +405,7 @@ class Demo:
                     self.wait_receiver(rec)
                     restarted = True
                     self.queued_at_restart = waiting
-                    # Invalid callbacks after the restart: every CCEE attempt reaches the receiver.
-                    for k in range(self.invalid):
-                        body = INVALID_BODIES[k % len(INVALID_BODIES)]
-                        self.invalid_ids += admin.inject(INVALID_CODE, raw_body=body)
+                    self.inject_invalid()
                     progress.console.print(
                         f"[green]✓[/] receiver restarted at {_hhmm(back_at)} CCEE time, "
                         f"{waiting} notifications waiting; {self.invalid} invalid callback(s) "
@@ -424,6 +433,14 @@ class Demo:
             f"[green]✓[/] {self.days} CCEE day(s) generated: {s.generated} business events, "
             f"{s.notificacoes} notifications"
         )
+
+    def inject_invalid(self) -> None:
+        """Invalid callbacks while the receiver is up (and stays up): every one of CCEE's
+        attempts reaches it and is quarantined, so the expected count is exact."""
+        assert self.admin is not None
+        for k in range(self.invalid):
+            body = INVALID_BODIES[k % len(INVALID_BODIES)]
+            self.invalid_ids += self.admin.inject(INVALID_CODE, raw_body=body)
 
     def phase_expire(self) -> LedgerStats:
         """CCEE time runs 24 h more (discrete steps), so the retired endpoint's retries expire."""
@@ -540,6 +557,7 @@ class Demo:
             dagster_home=str(self.folder / "dagster_home"),
             dias=[(self.first_day + timedelta(days=i)).isoformat() for i in range(self.days)],
             particoes=[d.isoformat() for d in days],
+            escala=self.time_scale,
             ccee=CceeSide(
                 notificacoes=final.notificacoes,
                 notificado=final.por_situacao.get("NOTIFICADO", 0),
@@ -555,8 +573,8 @@ class Demo:
                 quarentena_esperada=expected,
                 codigo_aposentado=RETIRED_CODE,
                 endereco_aposentado=self.dead_url,
-                outage_inicio=_hhmm(self.outage_start) if self.outage else "-",
-                outage_fim=_hhmm(self.outage_end) if self.outage else "-",
+                outage_inicio=_hhmm(self.outage_start) if self.outage > timedelta(0) else "-",
+                outage_fim=_hhmm(self.outage_end) if self.outage > timedelta(0) else "-",
                 notificacoes_na_fila_ao_religar=self.queued_at_restart,
             ),
             armazem=read_warehouse(warehouse),
@@ -651,10 +669,10 @@ def demo(
         ) from None
     finally:
         run.stop_all()
-    render(summary, out)
+    to_stdout = json_summary is not None and str(json_summary) == "-"
+    render(summary, console if to_stdout else out)  # stdout stays parseable JSON with '-'
     encoded = msgspec.json.format(msgspec.json.encode(summary)).decode()
-    if json_summary is not None:
-        if str(json_summary) == "-":
-            click.echo(encoded)
-        else:
-            json_summary.write_text(encoded + "\n", encoding="utf-8")
+    if to_stdout:
+        click.echo(encoded)
+    elif json_summary is not None:
+        json_summary.write_text(encoded + "\n", encoding="utf-8")

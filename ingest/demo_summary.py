@@ -74,6 +74,8 @@ class Summary(msgspec.Struct, frozen=True):
     dagster_home: str
     dias: list[str]
     particoes: list[str]
+    #: CCEE seconds per real second while the day ran
+    escala: float
     ccee: CceeSide
     injetado: Injected
     armazem: WarehouseSide
@@ -198,11 +200,16 @@ def render(s: Summary, console: Console) -> None:
         f"NOTIFICADO; delivery rate {w.taxa_entrega:.1%}" if w.taxa_entrega is not None
         else "NOTIFICADO",
     )
+    outage = (
+        f"the receiver was down {i.outage_inicio} → {i.outage_fim} CCEE time, "
+        f"{i.notificacoes_na_fila_ao_religar} waiting at restart"
+        if i.outage_inicio != "-" else "no receiver outage"
+    )
     table.add_row(
         "CCEE latency", f"p50 {_duration(w.latencia_ccee_p50_s)}",
         f"p95 {_duration(w.latencia_ccee_p95_s)}, max {_duration(w.latencia_ccee_max_s)} "
-        f"(dataNotificacao − dataOrigem; the receiver was down {i.outage_inicio} → "
-        f"{i.outage_fim} CCEE time, {i.notificacoes_na_fila_ao_religar} waiting at restart)",
+        f"(dataNotificacao − dataOrigem; {outage}; with CCEE time {s.escala:g}× faster, "
+        f"each real millisecond of delivery counts {s.escala / 1000:g} CCEE seconds)",
     )
     table.add_row(
         "SLA check", f"{w.sla_notificado_ausente_no_lago}",

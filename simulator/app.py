@@ -67,5 +67,8 @@ def create_app(sim: Simulator) -> Litestar:
         route_handlers=[wsdl, soap, index, admin_controller(sim)],
         exception_handlers={ValueError: _bad_request, UnknownEventCode: _bad_request},
         openapi_config=None,
+        # keep the process's logging as the CLI set it: Litestar's default config would
+        # raise httpx to INFO, which logs every callback URL (token included)
+        logging_config=None,
         request_max_body_size=2 * 1024 * 1024,
     )

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+import os
 from typing import Protocol
 
 import duckdb
 import pyarrow as pa
 
+from ccee.subscriptions import Redactor
 from pipelines.core.db import transaction
 
 DDL = """
@@ -173,13 +175,15 @@ def _rows(itens: Sequence[Resultado], perfil: str, dia: date, agora: datetime) -
         if item.transaction_id:  # without an id there is nothing to upsert by
             latest[item.transaction_id] = item
     cols: dict[str, list[object]] = {f.name: [] for f in SCHEMA}
+    # CCEE echoes the destination URL, token included: analysts must never see it.
+    redact = Redactor.from_env(os.environ)
     for tid, r in latest.items():
         values: dict[str, object] = {
             "transaction_id": tid,
             "perfil": perfil,
             "evento_notificacao": r.evento_notificacao,
             "participante_mercado": r.participante_mercado,
-            "endereco_destino": r.endereco_destino,
+            "endereco_destino": redact(r.endereco_destino),
             "situacao": r.situacao,
             "data_origem": r.data_origem,
             "data_notificacao": r.data_notificacao,

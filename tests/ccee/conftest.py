@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
-
-SAMPLES_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "soap"
-
-#: The samples carry Postman/SoapUI placeholders instead of real credentials.
-_PLACEHOLDERS = {
-    r"\{\{AuthCodigoPerfilAgente\}\}|\$\{#Project#codigoPerfilAgente\}": "88888",
-    r"\{\{AuthUsername\}\}|\$\{#Project#usuarioAgente\}": "usuario.teste",
-    r"\{\{AuthPassword\}\}|\$\{#Project#senhaAgente\}": "senha-teste",
-}
-
-
-def sample_bytes(name: str, *, fill_placeholders: bool = True) -> bytes:
-    text = (SAMPLES_DIR / name).read_text(encoding="utf-8")
-    if fill_placeholders:
-        for pattern, value in _PLACEHOLDERS.items():
-            text = re.sub(pattern, value, text)
-    return text.encode("utf-8")
+from ccee_samples import SAMPLES_DIR, sample_bytes  # noqa: F401  (re-exported for fixtures)
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import random
 from datetime import UTC, datetime
 
 import pytest
+from ccee_samples import sample_bytes
 from ccee_test_server import FakeCCEE, RunningServer, Scripted
-from conftest import sample_bytes
 from lxml import etree
 
 from ccee import contract

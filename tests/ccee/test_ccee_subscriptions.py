@@ -29,6 +29,8 @@ def test_redactor_hides_known_and_token_like_secrets() -> None:
     assert r("https://h.example/ccee/3f9a0c2e-77aa-4d0b-9c1e-5b6a7d8e9f00") == (
         "https://h.example/ccee/***"
     )
+    # The receiver's token slot (after /ccee/) is hidden even for a short, unknown token.
+    assert Redactor()("http://127.0.0.1:8/ccee/tok/contrato") == "http://127.0.0.1:8/ccee/***/contrato"
     # Ordinary paths are shown as they are.
     assert r("https://url.destino.com.br/path/completo") == (
         "https://url.destino.com.br/path/completo"

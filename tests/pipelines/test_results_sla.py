@@ -103,6 +103,9 @@ def test_results_pull_upserts_and_resumes_over_soap(
     assert [r[0] for r in rows] == sorted(ids)
     assert {r[1:] for r in rows} == {
         (PERFIL, "AGUARDANDO_NOTIFICACAO", None, date(2026, 11, 27), "666", False)}
+    # CCEE echoes the destination URL: the token slot never reaches the warehouse
+    assert query(data_dir, "SELECT DISTINCT endereco_destino FROM resultados_notificacao") == [
+        (destino.url.replace("/ccee/tok", "/ccee/***"),)]
 
     # the destination recovers; CCEE's 5-minute retry delivers; the next pull updates in place
     destino.status = 201

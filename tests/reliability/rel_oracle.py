@@ -107,7 +107,9 @@ def openapi_document(token: str) -> dict[str, Any]:
     Used when the receiver does not serve its own document (see the report): the callback's
     path takes the configured token, so fuzzing reaches validation rather than the 404.
     """
-    (ref,), components = msgspec.json.schema_components([Mensagem], "#/components/schemas/{name}")
+    (ref,), components = msgspec.json.schema_components(
+        [Mensagem], ref_template="#/components/schemas/{name}"
+    )
     problem = {
         "type": "object",
         "required": ["type", "title", "status", "detail", "motivo"],

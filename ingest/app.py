@@ -21,7 +21,6 @@ from litestar import Litestar, Request, Response, get, post
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 
-from ccee.mensagem import decode_mensagem
 from ingest.auth import REDACTED, IpAllowList, TokenMatcher, redacted_destino, split_token
 from ingest.fsops import FileOps
 from ingest.lake_schema import NOTIFICACOES, QUARANTINE_BODY_LIMIT, QUARENTENA, lake_root
@@ -34,34 +33,16 @@ from ingest.lake_writer import (
     PersistenceError,
 )
 from ingest.metrics import Metrics
-from ingest.problems import field_of, problem
+from ingest.problems import problem
 from ingest.records import Entrega, Rejeicao, entregas_table, rejeicoes_table
 from ingest.settings import SenderToken, Settings
+from ingest.validation import Rejected, TooLarge, check_content_type, decode_body
 
 log = logging.getLogger("ingest.access")
 errors_log = logging.getLogger("ingest.app")
 
 PREFIX = "/ccee"
-UTF8_BOM = b"\xef\xbb\xbf"
 _ok_encoder = msgspec.json.Encoder()
-
-
-class Rejected(Exception):
-    """A request from an authenticated sender that fails validation (quarantined)."""
-
-    def __init__(self, status: int, motivo: str, detail: str, campo: str | None = None) -> None:
-        super().__init__(detail)
-        self.status, self.motivo, self.detail, self.campo = status, motivo, detail, campo
-
-
-class TooLarge(Rejected):
-    def __init__(self, prefix: bytes, size: int, limit: int) -> None:
-        super().__init__(
-            413,
-            "corpo_grande_demais",
-            f"body of at least {size} bytes exceeds the limit of {limit} bytes",
-        )
-        self.prefix, self.size = prefix, size
 
 
 def redact_path(path: str) -> str:
@@ -71,33 +52,6 @@ def redact_path(path: str) -> str:
         return path
     _, tail = split_token(path[len(PREFIX) :])
     return redacted_destino(PREFIX, "/" + REDACTED if tail else "")
-
-
-def check_content_type(value: str | None) -> None:
-    """JSON media types only (`application/json`, `*/*+json`), in UTF-8 if a charset is given.
-
-    A missing Content-Type is accepted: CCEE's contract defines JSON only, and refusing would
-    make every retry of a real delivery fail the same way.
-    """
-    if value is None:
-        return
-    media, _, params = value.partition(";")
-    media = media.strip().lower()
-    if media != "application/json" and not (
-        media.startswith("application/") and media.endswith("+json")
-    ):
-        raise Rejected(
-            415, "tipo_de_conteudo", f"Content-Type must be application/json, got {value[:100]!r}"
-        )
-    for param in params.split(";"):
-        key, _, val = param.partition("=")
-        if key.strip().lower() == "charset" and val.strip().strip('"').lower() not in (
-            "utf-8",
-            "utf8",
-        ):
-            raise Rejected(
-                415, "tipo_de_conteudo", f"JSON must be UTF-8, got charset {val.strip()[:40]!r}"
-            )
 
 
 class Receiver:
@@ -110,6 +64,7 @@ class Receiver:
         self.allow = IpAllowList(settings.allow_ips)
         self.metrics = Metrics()
         self.in_flight = 0  # requests inside `handle`
+        self.metrics.in_progress = lambda: self.in_flight
         root = lake_root(settings.data_dir)
         self.notificacoes: LakeWriter[Entrega] = self._writer(
             ParquetBatchFiles(root, NOTIFICACOES, entregas_table, self.instancia, ops)
@@ -210,7 +165,7 @@ class Receiver:
         try:
             body, size = await self._read_body(request)
             check_content_type(content_type)
-            mensagem, corpo = self._decode(body)
+            mensagem, corpo = decode_body(body)
         except Rejected as rej:
             return await self._quarantine(
                 rej, recebido_em, destino, perfil, content_type, body, size, fields
@@ -265,24 +220,6 @@ class Receiver:
                 b"".join(chunks)[:QUARANTINE_BODY_LIMIT], max(size, declared_size), limit
             )
         return b"".join(chunks), size
-
-    def _decode(self, body: bytes) -> tuple[Any, str]:
-        try:
-            corpo = body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise Rejected(
-                400,
-                "utf8_invalido",
-                f"body is not valid UTF-8 (invalid byte at offset {exc.start})",
-            ) from None
-        payload = body[3:] if body.startswith(UTF8_BOM) else body
-        try:
-            return decode_mensagem(payload), corpo
-        except msgspec.ValidationError as exc:
-            message = str(exc)
-            raise Rejected(422, "schema_invalido", message, field_of(message)) from None
-        except msgspec.DecodeError as exc:
-            raise Rejected(400, "json_invalido", str(exc)) from None
 
     async def _quarantine(
         self,

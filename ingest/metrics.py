@@ -54,6 +54,7 @@ class Metrics:
         self.flush_seconds: dict[str, Histogram] = {}
         self.flush_rows: defaultdict[str, int] = defaultdict(int)
         self.pending: dict[str, Callable[[], int]] = {}  # tabela -> rows awaiting a flush
+        self.in_progress: Callable[[], int] = lambda: 0  # callback requests being handled
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._window = duplicate_window
 
@@ -112,6 +113,9 @@ class Metrics:
         for tabela, n in sorted(self.flush_failures.items()):
             out.append(f'ccee_webhook_lake_flush_failures_total{{tabela="{tabela}"}} {n}')
         out += [
+            "# HELP ccee_webhook_requests_in_progress Callback requests being handled now.",
+            "# TYPE ccee_webhook_requests_in_progress gauge",
+            f"ccee_webhook_requests_in_progress {self.in_progress()}",
             "# HELP ccee_webhook_lake_pending_rows Rows waiting for a flush (not yet answered).",
             "# TYPE ccee_webhook_lake_pending_rows gauge",
         ]

@@ -74,7 +74,13 @@ def _url(sock: socket.socket, tls: bool) -> str:
     default=None,
     help="Name of this receiver in the lake (`instancia`). [default HOSTNAME-PID]",
 )
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes sharing the port; each has its own lake writer and metrics.",
+)
 @click.option(
     "--persistence",
     type=click.Choice(["group-commit", "fsync-per-request", "off"]),

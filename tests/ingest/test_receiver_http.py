@@ -7,6 +7,8 @@ import uuid
 
 import msgspec
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from ingest_support import (
     SAMPLE,
     TOKEN,
@@ -260,3 +262,46 @@ def test_tokens_never_reach_logs_or_lake(receiver: Receiver) -> None:
     lines = [msgspec.json.decode(x) for x in log.splitlines() if '"ingest.access"' in x]
     assert lines and all({"status", "destino", "ms"} <= set(x) for x in lines)
     assert any("transaction_id" in x and x["status"] == 201 for x in lines)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=12,
+)
+NEAR_MISS = st.fixed_dictionaries(
+    {
+        "eventoNotificacao": st.one_of(st.text(max_size=30), st.just("CONTRATO.REGISTRADO")),
+        "metadados": st.lists(
+            st.fixed_dictionaries({"nome": st.text(max_size=10), "valor": JSON_VALUES}),
+            max_size=3,
+        ),
+        "transactionId": st.one_of(st.uuids().map(str), st.text(max_size=40)),
+    }
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    body=st.one_of(
+        st.binary(max_size=300),
+        JSON_VALUES.map(lambda v: json.dumps(v).encode()),
+        NEAR_MISS.map(lambda v: json.dumps(v, ensure_ascii=False).encode()),
+    ),
+    ctype=st.sampled_from(
+        [
+            None,
+            "application/json",
+            "text/plain",
+            "application/problem+json",
+            "a/b; charset=x",
+            "application/json; charset=latin1",
+            "application/json;;;",
+        ]
+    ),
+)
+def test_no_input_gets_a_5xx(receiver: Receiver, body: bytes, ctype: str | None) -> None:
+    r = receiver.post(f"/ccee/{TOKEN}/fuzz", body, ctype)
+    assert r.status_code in (201, 400, 413, 415, 422), r.text
+    if r.status_code != 201:
+        assert r.headers["content-type"] == PROBLEM and r.json()["status"] == r.status_code

@@ -24,6 +24,8 @@ class Verdict(msgspec.Struct, frozen=True):
 
     status: int
     motivo: str | None = None
+    #: for schema failures: which rule of the contract the body breaks
+    why: str | None = None
 
 
 def _content_type_ok(value: str | None) -> bool:
@@ -87,18 +89,22 @@ def judge(body: bytes, content_type: str | None, max_body: int) -> Verdict:
         doc.get("transactionId"),
         doc.get("metadados"),
     )
-    ok = (
-        isinstance(evento, str)
-        and EVENT_CODE.fullmatch(evento) is not None
-        and isinstance(tid, str)
-        and UUID.fullmatch(tid) is not None
-        and isinstance(metadados, list)
-        and all(
-            isinstance(m, dict) and isinstance(m.get("nome"), str) and isinstance(m.get("valor"), str)
-            for m in metadados
-        )
-    )
-    return Verdict(201) if ok else Verdict(422, "schema_invalido")
+    if not isinstance(evento, str) or EVENT_CODE.fullmatch(evento) is None:
+        why = "eventoNotificacao is not ENTIDADE.EVENTO"
+        if isinstance(evento, str) and EVENT_CODE.fullmatch(evento.removesuffix("\n")):
+            why = "eventoNotificacao with a trailing newline"
+        return Verdict(422, "schema_invalido", why)
+    if not isinstance(tid, str) or UUID.fullmatch(tid) is None:
+        why = "transactionId is not a UUID"
+        if isinstance(tid, str) and UUID.fullmatch(tid.removesuffix("\n")):
+            why = "transactionId with a trailing newline"
+        return Verdict(422, "schema_invalido", why)
+    if not isinstance(metadados, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("nome"), str) and isinstance(m.get("valor"), str)
+        for m in metadados
+    ):
+        return Verdict(422, "schema_invalido", "metadados is not a list of {nome, valor} strings")
+    return Verdict(201)
 
 
 def openapi_document(token: str) -> dict[str, Any]:
@@ -124,7 +130,9 @@ def openapi_document(token: str) -> dict[str, Any]:
     }
     problem_response = {
         "description": "problem details",
-        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
     }
     components["Problem"] = problem
     callback = {

@@ -27,8 +27,8 @@ from rel_helpers import (
     ReceiverProc,
     assert_every_file_readable,
     body_for,
-    launch_receiver,
     lake_transaction_ids,
+    launch_receiver,
     post_many,
 )
 
@@ -110,7 +110,8 @@ def test_kill_9_under_load_loses_nothing_acknowledged(tmp_path: Path) -> None:
     missing = set(sent) - stored_set
     assert missing <= unacked, "only unacknowledged requests may be missing"
     # Leftover temp files of killed writes are hidden `.tmp`s that no reader glob matches.
-    leftovers = [p for p in (data_dir / "lake").rglob("*") if p.is_file() and p.suffix != ".parquet"]
+    lake = data_dir / "lake"
+    leftovers = [p for p in lake.rglob("*") if p.is_file() and p.suffix != ".parquet"]
     assert all(p.name.startswith(".") and p.name.endswith(".tmp") for p in leftovers)
 
     print(

@@ -12,8 +12,11 @@ from typing import Annotated
 import msgspec
 
 #: `ENTIDADE.EVENTO`: CCEE's guide asks for enumeration-style names (A-Z, 0-9, `_`).
-EVENT_CODE_PATTERN = r"^[A-Z0-9_]+\.[A-Z0-9_]+$"
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+#: `(?!\n)$` because a bare `$` also matches before a trailing newline (`"A.B\n"`).
+EVENT_CODE_PATTERN = r"^[A-Z0-9_]+\.[A-Z0-9_]+(?!\n)$"
+UUID_PATTERN = (
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?!\n)$"
+)
 
 _EVENT_CODE_RE = re.compile(EVENT_CODE_PATTERN)
 

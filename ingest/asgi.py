@@ -13,7 +13,6 @@ from litestar import Litestar
 
 from ingest.app import create_app
 from ingest.logs import configure_logging
-from ingest.serve_cmd import tune_gil
 from ingest.settings import Settings, settings_from_env
 
 SETTINGS_ENV = "CCEE_WEBHOOK_SERVE_SETTINGS"
@@ -24,5 +23,4 @@ def app_from_env() -> Litestar:
     raw = os.environ.get(SETTINGS_ENV)
     settings = msgspec.json.decode(raw, type=Settings) if raw else settings_from_env()
     configure_logging(os.environ.get("CCEE_WEBHOOK_LOG_LEVEL", "info"))
-    tune_gil()
     return create_app(settings)

@@ -89,8 +89,10 @@ def probe_writable(ops: FileOps, directory: Path) -> None:
     probe = directory / f".readyz-{uuid.uuid4().hex}.tmp"
     f = ops.open_new(probe)
     try:
-        f.write(b"ok")
-        ops.fsync_file(f)
+        try:
+            f.write(b"ok")
+            ops.fsync_file(f)
+        finally:
+            f.close()  # may itself fail (ENOSPC on flush): the probe must still go
     finally:
-        f.close()
         ops.unlink(probe)

@@ -200,8 +200,10 @@ class GroupCommitWriter(Generic[Row]):
 
     def _due(self) -> float:
         """Seconds until the queued rows must be flushed (<= 0: now)."""
-        if self._closing or len(self._pending) >= self.target_rows or self.undecided() <= 0:
+        if self._closing or len(self._pending) >= self.target_rows:
             return 0.0
+        if not self._flushes and self.undecided() <= 0:
+            return 0.0  # idle disk and nobody else coming: no reason to wait
         return self._oldest + self.max_delay - time.perf_counter()
 
     async def _run(self) -> None:
@@ -276,7 +278,11 @@ class GroupCommitWriter(Generic[Row]):
             else:
                 fut.set_exception(PersistenceError(f"flush failed: {err!r}"))
         if self._pending:
-            self._wakeup.set()  # a flusher slot is free again
+            if not self._flushes:
+                # Classic group commit: what queued up during the last flush goes now.
+                self._submit()
+            else:
+                self._wakeup.set()  # a flusher slot is free again
 
     def _flush(self, rows: list[Row]) -> list[Exception | None]:
         """Write a batch (worker thread); the per-row outcome is what each waiter gets."""

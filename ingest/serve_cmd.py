@@ -17,13 +17,6 @@ import msgspec
 from ingest.settings import SettingsError, parse_size, settings_from_env
 
 
-def tune_gil() -> None:
-    """Hand the GIL over every 0.5 ms instead of 5 ms: a flusher thread waking from fsync
-    otherwise waits up to 5 ms per step for a busy event loop, and every request in the batch
-    waits with it (measured: flush p50 21 ms -> 4 ms with a CPU-bound main thread)."""
-    sys.setswitchinterval(0.0005)
-
-
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -146,7 +139,6 @@ def serve(
         raise click.UsageError(str(exc)) from None
 
     configure_logging(log_level)
-    tune_gil()
     if settings.persistence == "off":
         click.echo(
             "WARNING: --persistence off: deliveries are NOT stored (benchmark only)", err=True

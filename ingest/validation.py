@@ -77,3 +77,6 @@ def decode_body(body: bytes) -> tuple[Mensagem, str]:
         raise Rejected(422, "schema_invalido", message, field_of(message)) from None
     except msgspec.DecodeError as exc:
         raise Rejected(400, "json_invalido", str(exc)) from None
+    except RecursionError:
+        # msgspec's decoder recurses per nesting level; a hostile body must not become a 500
+        raise Rejected(400, "json_invalido", "JSON nested too deeply") from None

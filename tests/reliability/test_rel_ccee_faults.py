@@ -43,7 +43,9 @@ class FaultProxy:
     """Loopback HTTP proxy to the simulator's SOAP endpoints that classifies every answer
     and injects bare 502s and over-timeout delays on a fixed schedule (by request number)."""
 
-    SCHEDULE: ClassVar[dict[int, str]] = {2: "http_502", 5: "timeout", 9: "http_502", 13: "timeout", 17: "http_502"}
+    SCHEDULE: ClassVar[dict[int, str]] = {
+        2: "http_502", 5: "timeout", 9: "http_502", 13: "timeout", 17: "http_502"
+    }
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
@@ -118,7 +120,7 @@ def _page_of(body: bytes) -> int | None:
         root = etree.fromstring(body)
     except etree.XMLSyntaxError:
         return None
-    numero = root.xpath("//*[local-name()='paginacao']/*[local-name()='numero']/text()")
+    numero: Any = root.xpath("//*[local-name()='paginacao']/*[local-name()='numero']/text()")
     return int(numero[0]) if numero else None
 
 

@@ -3,9 +3,10 @@
 Mechanism (printed as `REL-NUMBERS diskfull mechanism=...`):
 - `tmpfs` (CI runs as root): the real `ccee-webhook serve` process with its lake on a
   2 MiB tmpfs, filled with a ballast file until the kernel answers ENOSPC.
-- `fileops-seam` (when mounting is not permitted, or REL_DISKFULL_FORCE_SEAM=1): the receiver app under a real uvicorn in a
-  thread, with its documented filesystem seam (`ingest.fsops.FileOps`, the only object that
-  touches the lake's disk) failing writes with ENOSPC while "full".
+- `fileops-seam` (when mounting is not permitted, or REL_DISKFULL_FORCE_SEAM=1): the
+  receiver app under a real uvicorn in a thread, with its documented filesystem seam
+  (`ingest.fsops.FileOps`, the only object that touches the lake's disk) failing writes
+  with ENOSPC while "full".
 """
 
 from __future__ import annotations

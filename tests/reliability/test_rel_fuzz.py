@@ -13,7 +13,7 @@ import json
 import os
 import string
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -122,7 +122,7 @@ class Fuzzer:
                 self.tally.quarantinable += status in (400, 413, 415, 422)
         return status
 
-    def check_all(self, items: list[tuple[bytes, str | None]]) -> list[int]:
+    def check_all(self, items: Sequence[tuple[bytes, str | None]]) -> list[int]:
         """Every (body, content type) at once; returns the statuses in order."""
         futures = [self.pool.submit(self.check_callback, b, c) for b, c in items]
         return [f.result() for f in futures]
@@ -221,7 +221,7 @@ def _requests(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[list[Any]]:
     return st.lists(strategy, min_size=BATCH, max_size=BATCH)
 
 
-FUZZ_SETTINGS = {
+FUZZ_SETTINGS: dict[str, Any] = {
     "deadline": None,
     "database": None,
     "derandomize": True,
@@ -296,7 +296,7 @@ def test_schemathesis_against_the_openapi_contract(fuzzer: Fuzzer) -> None:
     served = httpx.get(f"{fuzzer.rcv.url}/schema/openapi.json", timeout=5)
     raw = served.json() if served.status_code == 200 else openapi_document(TOKEN)
     schema = schemathesis.openapi.from_dict(raw)
-    ops = [r.ok() for r in schema.get_all_operations()]
+    ops = [r.ok() for r in schema.get_all_operations()]  # type: ignore[union-attr]
     strategies = [
         op.as_strategy(generation_mode=mode)
         for op in ops

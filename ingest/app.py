@@ -87,8 +87,6 @@ class Receiver:
                 observer,
                 max_delay=self.settings.commit_delay_ms / 1000,
                 undecided=self.undecided,
-                max_concurrent=int(__import__("os").environ.get("XCONC", "4")),
-                target_rows=int(__import__("os").environ.get("XTARGET", "32")),
             )
         self.metrics.pending[files.table] = writer.pending
         return writer

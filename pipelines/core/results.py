@@ -7,10 +7,10 @@ changes nothing (idempotent upsert).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-import os
 from typing import Protocol
 
 import duckdb

@@ -21,7 +21,14 @@ from litestar import Litestar, Request, Response, get, post
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 
-from ingest.auth import REDACTED, IpAllowList, TokenMatcher, redacted_destino, split_token
+from ingest.auth import (
+    PREFIX,
+    REDACTED,
+    IpAllowList,
+    TokenMatcher,
+    redacted_destino,
+    split_token,
+)
 from ingest.fsops import FileOps
 from ingest.lake_schema import NOTIFICACOES, QUARANTINE_BODY_LIMIT, QUARENTENA, lake_root
 from ingest.lake_writer import (
@@ -33,6 +40,7 @@ from ingest.lake_writer import (
     PersistenceError,
 )
 from ingest.metrics import Metrics
+from ingest.openapi import OPENAPI_JSON
 from ingest.problems import problem
 from ingest.records import Entrega, Rejeicao, entregas_table, rejeicoes_table
 from ingest.settings import SenderToken, Settings
@@ -41,7 +49,6 @@ from ingest.validation import Rejected, TooLarge, check_content_type, decode_bod
 log = logging.getLogger("ingest.access")
 errors_log = logging.getLogger("ingest.app")
 
-PREFIX = "/ccee"
 _ok_encoder = msgspec.json.Encoder()
 
 
@@ -287,6 +294,10 @@ def create_app(settings: Settings, ops: FileOps | None = None) -> Litestar:
     async def readyz() -> Response[bytes]:
         return await receiver.ready()
 
+    @get("/openapi.json")
+    async def openapi() -> Response[bytes]:
+        return Response(content=OPENAPI_JSON, media_type="application/json")
+
     @get("/metrics")
     async def metrics() -> Response[str]:
         return Response(content=receiver.metrics.render(), media_type="text/plain; version=0.0.4")
@@ -308,7 +319,7 @@ def create_app(settings: Settings, ops: FileOps | None = None) -> Litestar:
         return problem(500, "erro_interno", "internal error; the delivery was not accepted")
 
     app = Litestar(
-        route_handlers=[callback_root, callback, healthz, readyz, metrics],
+        route_handlers=[callback_root, callback, healthz, readyz, openapi, metrics],
         lifespan=[receiver.lifespan],
         exception_handlers={HTTPException: http_error, Exception: internal_error},
         openapi_config=None,

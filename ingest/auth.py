@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from ingest.settings import SenderToken
 
 REDACTED = "***"
+#: Callbacks arrive at PREFIX/{token}[/anything]: the segment after it is the secret.
+PREFIX = "/ccee"
 
 
 def _digest(value: str) -> bytes:

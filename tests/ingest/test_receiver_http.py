@@ -240,6 +240,19 @@ def test_health_ready_metrics(receiver: Receiver) -> None:
     assert TOKEN not in text and TOKEN2 not in text
 
 
+def test_openapi_document_describes_the_callback_contract(receiver: Receiver) -> None:
+    doc = receiver.client.get("/openapi.json").json()
+    post = doc["paths"]["/ccee/{token}"]["post"]
+    assert set(post["responses"]) == {"201", "400", "403", "404", "413", "415", "422", "503"}
+    mensagem = doc["components"]["schemas"]["Mensagem"]
+    assert set(mensagem["required"]) == {"eventoNotificacao", "metadados", "transactionId"}
+    # the served schema is the validation's own, so the two cannot drift apart
+    from ccee.mensagem import EVENT_CODE_PATTERN
+
+    assert mensagem["properties"]["eventoNotificacao"]["pattern"] == EVENT_CODE_PATTERN
+    assert receiver.post(f"/ccee/{TOKEN}", body_for(evento="contrato.x")).status_code == 422
+
+
 def test_wrong_method_and_route_are_problems_not_crashes(receiver: Receiver) -> None:
     r = receiver.client.get(f"/ccee/{TOKEN}")
     assert r.status_code == 405 and r.headers["content-type"] == PROBLEM

@@ -1,4 +1,4 @@
-"""An independent oracle for CCEE's callback contract, and the receiver's OpenAPI document.
+"""An independent oracle for CCEE's callback contract.
 
 The oracle is written from the contract (docs/contracts.md, CCEE's guide), not from the
 receiver's code, so the fuzz tests can catch the two disagreeing.
@@ -11,8 +11,6 @@ import re
 from typing import Any
 
 import msgspec
-
-from ccee.mensagem import Mensagem
 
 EVENT_CODE = re.compile(r"[A-Z0-9_]+\.[A-Z0-9_]+")
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -105,66 +103,6 @@ def judge(body: bytes, content_type: str | None, max_body: int) -> Verdict:
     ):
         return Verdict(422, "schema_invalido", "metadados is not a list of {nome, valor} strings")
     return Verdict(201)
-
-
-def openapi_document(token: str) -> dict[str, Any]:
-    """The receiver's contract as OpenAPI 3.0, the body schema derived from `Mensagem`.
-
-    Used when the receiver does not serve its own document (see the report): the callback's
-    path takes the configured token, so fuzzing reaches validation rather than the 404.
-    """
-    (ref,), components = msgspec.json.schema_components(
-        [Mensagem], ref_template="#/components/schemas/{name}"
-    )
-    problem = {
-        "type": "object",
-        "required": ["type", "title", "status", "detail", "motivo"],
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "motivo": {"type": "string"},
-            "campo": {"type": "string"},
-        },
-    }
-    problem_response = {
-        "description": "problem details",
-        "content": {
-            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-        },
-    }
-    components["Problem"] = problem
-    callback = {
-        "post": {
-            "operationId": "callback",
-            "parameters": [
-                {
-                    "name": "token",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "string", "enum": [token]},
-                }
-            ],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": ref}}},
-            "responses": {
-                "201": {"description": "stored durably"},
-                **{str(s): problem_response for s in (400, 404, 413, 415, 422, 503)},
-            },
-        }
-    }
-    probe = {"get": {"responses": {"200": {"description": "ok"}, "503": problem_response}}}
-    return {
-        "openapi": "3.0.3",
-        "info": {"title": "ccee-webhook receiver", "version": "1"},
-        "paths": {
-            "/ccee/{token}": callback,
-            "/healthz": probe,
-            "/readyz": probe,
-            "/metrics": {"get": {"responses": {"200": {"description": "metrics"}}}},
-        },
-        "components": {"schemas": components},
-    }
 
 
 def problem_ok(status: int, content_type: str | None, content: bytes) -> str | None:

@@ -1,4 +1,4 @@
-"""The lake sensor, the compaction, and `dg launch` from the project root."""
+"""The lake sensor, the compaction, and `dg launch` / `dg dev` from the project root."""
 
 from __future__ import annotations
 
@@ -108,3 +108,53 @@ def test_dg_launch_partition_and_range(tmp_path: Path, data_dir: Path) -> None:
     assert query(data_dir, "SELECT dia, notificacoes, no_lago_sem_resultado FROM sla_entrega "
                            "ORDER BY 1") == [(date(2026, 11, 20), 1, 1), (date(2026, 11, 21), 1, 1)]
     assert (home / "history").exists() or any(home.iterdir())
+
+
+def test_dg_dev_starts_and_shows_every_asset(tmp_path: Path, data_dir: Path) -> None:
+    """`dg dev` with a copy of the committed dagster.yaml serves the code location."""
+    import signal
+    import socket
+    import time
+
+    import httpx
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCEE_WEBHOOK_")}
+    env.update(CCEE_WEBHOOK_DATA_DIR=str(data_dir), DAGSTER_HOME=str(home))
+    dg_bin = Path(sys.executable).parent / "dg"
+    proc = subprocess.Popen(
+        [str(dg_bin), "dev", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    query_assets = {"query": "{ assetNodes { assetKey { path } } }"}
+    try:
+        deadline = time.monotonic() + 150
+        keys: set[str] = set()
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                r = httpx.post(f"http://127.0.0.1:{port}/graphql", json=query_assets, timeout=5)
+                nodes = r.json()["data"]["assetNodes"]
+                keys = {"/".join(n["assetKey"]["path"]) for n in nodes}
+                if keys:
+                    break
+            except (httpx.HTTPError, KeyError, TypeError, ValueError):
+                pass
+            time.sleep(0.5)  # polling a server that is still starting, with a deadline
+        assert keys == {
+            "notificacoes", "metadados", "eventos_entidades", "quarentena",
+            "resultados_notificacao", "sla_entrega", "relatorio_contract_events",
+            "relatorio_energy_amount_events", "relatorio_delivery_health",
+        }
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -6,28 +6,21 @@ import datetime as dt
 
 import pandas as pd
 
-from report_kit.warehouse import TUDO, Periodo, Warehouse, in_list, sp_day, sp_local
+from report_kit import eventos as ev
+from report_kit.warehouse import TUDO, Periodo, Warehouse, sp_day, sp_local
 
 TABELA = "eventos_contrato"
 #: Events after which a contract should see nothing else.
 EVENTOS_TERMINAIS = ("FINALIZADO", "CONCLUIDO", "CANCELADO")
 EVENTO_INICIAL = "REGISTRADO"
-#: When CCEE's origin time is missing (bad value), the first receipt stands in for it.
-MOMENTO = "coalesce(data_origem_evento, recebido_em)"
+MOMENTO = ev.momento()
 
 
-def _where(periodo: Periodo, eventos: list[str] | None) -> tuple[str, list[object]]:
-    p_sql, p_args = periodo.sql(sp_day(MOMENTO))
-    e_sql, e_args = in_list("evento_notificacao", eventos)
-    return f"{p_sql} AND {e_sql}", [*p_args, *e_args]
+_where = ev.filtro
 
 
 def codigos_evento(wh: Warehouse) -> list[str]:
-    """Event codes present, for the filter widget."""
-    if not wh.has(TABELA):
-        return []
-    df = wh.df(f"SELECT DISTINCT evento_notificacao FROM {TABELA} ORDER BY 1")
-    return [str(v) for v in df["evento_notificacao"].dropna()]
+    return ev.codigos_evento(wh, TABELA)
 
 
 def limites_periodo(wh: Warehouse) -> tuple[dt.date | None, dt.date | None]:
@@ -58,14 +51,7 @@ def resumo(wh: Warehouse, periodo: Periodo = TUDO, eventos: list[str] | None = N
 def volume_por_dia(
     wh: Warehouse, periodo: Periodo = TUDO, eventos: list[str] | None = None
 ) -> pd.DataFrame:
-    """Events per São Paulo day of origin and event code."""
-    where, args = _where(periodo, eventos)
-    return wh.df(
-        f"""SELECT strftime({sp_day(MOMENTO)}, '%Y-%m-%d') AS dia, evento_notificacao,
-                   count(*) AS eventos
-            FROM {TABELA} WHERE {where} GROUP BY ALL ORDER BY dia, evento_notificacao""",
-        args,
-    )
+    return ev.volume_por_dia(wh, TABELA, periodo, eventos)
 
 
 def volume_por_ambiente(

@@ -212,9 +212,9 @@ def prefs_list(page_size: int, as_json: bool, perfil: str | None, timeout: float
     _console().print(table)
 
 
-def _url_argument(url: str) -> tuple[str, Redactor]:
-    resolved, used = expand(url, os.environ, "URL")
-    return resolved, _redactor(used)
+def _url_argument(url: str) -> str:
+    """The URL with `${VAR}` resolved from the environment (tokens stay out of history)."""
+    return expand(url, os.environ, "URL")[0]
 
 
 @prefs.command("add")
@@ -224,7 +224,7 @@ def _url_argument(url: str) -> tuple[str, Redactor]:
 @_errors
 def prefs_add(codigo: str, url: str, perfil: str | None, timeout: float) -> None:
     """Subscribe URL to event CODIGO. URL may use ${VAR} (quote it) to keep a token secret."""
-    resolved, _ = _url_argument(url)
+    resolved = _url_argument(url)
     with _client(perfil, timeout) as client:
         click.echo(client.incluir_preferencia(codigo, resolved))
 
@@ -236,7 +236,7 @@ def prefs_add(codigo: str, url: str, perfil: str | None, timeout: float) -> None
 @_errors
 def prefs_update(codigo: str, url: str, perfil: str | None, timeout: float) -> None:
     """Point the preference for CODIGO at URL (${VAR} allowed)."""
-    resolved, _ = _url_argument(url)
+    resolved = _url_argument(url)
     with _client(perfil, timeout) as client:
         click.echo(client.atualizar_preferencia(codigo, resolved))
 

@@ -4,12 +4,14 @@ Side by side, in one run, against the real `ccee-webhook serve` over loopback wi
 (64 connections, every request a valid callback with a unique transactionId):
 
   (a) --persistence off                validation only, NOT durable: the ceiling
-  (b) --persistence group-commit       durable: concurrent requests share one fsync'd flush
+  (b) --persistence group-commit       durable: concurrent requests share one fsync'd append
+                                       to the write-ahead log, published to Parquet off-path
   (c) --persistence fsync-per-request  durable, naive: one Parquet file + fsync per request
 
 Modes are interleaved round by round (a, b, c, a, b, c, ...) so that load from anything else
 on the machine hits all three alike; the medians over rounds are compared. After each durable
-run the lake is read back with DuckDB to check that every acknowledged delivery is there.
+run (the server stopped, so its write-ahead log is published) the lake is read back with DuckDB
+to check that every acknowledged delivery is there.
 
     uv run python benchmarks/receiver.py [--duration 10] [--rounds 3] [--server uvicorn]
 """

@@ -9,6 +9,7 @@ check is quarantined with the bounded raw body. Only a persistence failure yield
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -45,6 +46,7 @@ from ingest.problems import problem
 from ingest.records import Entrega, Rejeicao, entregas_table, rejeicoes_table
 from ingest.settings import SenderToken, Settings
 from ingest.validation import Rejected, TooLarge, check_content_type, decode_body
+from ingest.wal import WalLake
 
 log = logging.getLogger("ingest.access")
 errors_log = logging.getLogger("ingest.app")
@@ -74,13 +76,13 @@ class Receiver:
         self.metrics.in_progress = lambda: self.in_flight
         root = lake_root(settings.data_dir)
         self.notificacoes: LakeWriter[Entrega] = self._writer(
-            ParquetBatchFiles(root, NOTIFICACOES, entregas_table, self.instancia, ops)
+            ParquetBatchFiles(root, NOTIFICACOES, entregas_table, self.instancia, ops), Entrega
         )
         self.quarentena: LakeWriter[Rejeicao] = self._writer(
-            ParquetBatchFiles(root, QUARENTENA, rejeicoes_table, self.instancia, ops)
+            ParquetBatchFiles(root, QUARENTENA, rejeicoes_table, self.instancia, ops), Rejeicao
         )
 
-    def _writer(self, files: ParquetBatchFiles[Any]) -> LakeWriter[Any]:
+    def _writer(self, files: ParquetBatchFiles[Any], row_type: type) -> LakeWriter[Any]:
         observer = self.metrics.flush_observer(files.table)
         mode = self.settings.persistence
         writer: LakeWriter[Any]
@@ -89,19 +91,32 @@ class Receiver:
         elif mode == "fsync-per-request":
             writer = FsyncPerRequestWriter(files, observer)
         else:
-            writer = GroupCommitWriter(
+            wal = WalLake(
                 files,
+                row_type,
+                publish_after=self.settings.publish_after_ms / 1000,
+                on_publish=self.metrics.publish_observer(files.table),
+            )
+            writer = GroupCommitWriter(
+                wal,
                 observer,
                 max_delay=self.settings.commit_delay_ms / 1000,
                 undecided=self.undecided,
+                # One log, one append at a time: what queues during an fsync is the next batch.
+                max_concurrent=int(__import__("os").environ.get("XC", "1")),
             )
         self.metrics.pending[files.table] = writer.pending
+        self.metrics.backlog[files.table] = writer.backlog
         return writer
 
     @asynccontextmanager
     async def lifespan(self, app: Litestar) -> AsyncIterator[None]:
         await self.notificacoes.start()
         await self.quarentena.start()
+        # Everything alive now (app, routes, libraries) lives as long as the process: keep it
+        # out of the garbage collector's full passes, which otherwise stall the event loop
+        # (measured: p99 latency under load 75 → 26 ms in benchmarks/receiver.py).
+        gc.freeze()
         errors_log.info(
             "receiver started",
             extra={

@@ -26,12 +26,13 @@ QUARANTINE_BODY_LIMIT = 64 * 1024
 UTC_MICROS = pa.timestamp("us", tz="UTC")
 
 METADADO_TYPE = pa.struct([pa.field("nome", pa.string()), pa.field("valor", pa.string())])
+METADADOS_TYPE = pa.list_(METADADO_TYPE)
 
 NOTIFICACOES_SCHEMA = pa.schema(
     [
         pa.field("transaction_id", pa.string(), nullable=False),
         pa.field("evento_notificacao", pa.string(), nullable=False),
-        pa.field("metadados", pa.list_(METADADO_TYPE), nullable=False),
+        pa.field("metadados", METADADOS_TYPE, nullable=False),
         pa.field("recebido_em", UTC_MICROS, nullable=False),
         pa.field("destino", pa.string(), nullable=False),
         pa.field("perfil", pa.string(), nullable=True),

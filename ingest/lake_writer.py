@@ -1,10 +1,12 @@
 """Durable lake writers: group commit (the default), fsync-per-request (naive), and off.
 
-Group commit: each request enqueues its row and awaits the flush that covers it. One
-background flusher takes everything queued, writes one Parquet file per São Paulo day
-partition in a worker thread (temp file, fsync, rename, fsync dir), then wakes every waiter.
-While a flush is on disk, new rows queue up for the next one, so under load many requests
-share a single fsync and durability costs little; at low load a request's flush starts at once.
+Group commit: each request enqueues its row and awaits the flush that covers it. A flush hands
+everything queued to a worker thread, which makes it durable through a `BatchSink`, then wakes
+every waiter. While a flush is on disk, new rows queue up for the next one, so under load many
+requests share a single fsync and durability costs little; at low load a flush starts at once.
+The receiver's sink is the write-ahead log (`ingest.wal.WalLake`: one append + fsync per
+flush, Parquet published off the request path); `ParquetBatchFiles` is a sink too (one
+atomically published Parquet file per flush), used by the naive baseline.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import BinaryIO, Generic, Protocol, TypeVar
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest.fsops import FileOps, probe_writable, publish_atomically
+from ingest.fsops import FileOps, probe_writable, publish_atomically, temp_name
 from ingest.lake_schema import partition_day, partition_dir
 
 log = logging.getLogger("ingest.lake")
@@ -50,6 +52,25 @@ class PersistenceError(Exception):
     """The rows could not be made durable; the request must not be acknowledged."""
 
 
+class BatchSink(Protocol[RowIn]):
+    """Where group commit makes batches durable. `write` runs in a worker thread and returns
+    only once the rows are on stable storage; `open`/`close` are blocking, run once each."""
+
+    table: str
+
+    def open(self) -> None: ...
+
+    def write(self, rows: Sequence[RowIn]) -> object: ...
+
+    def idle(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def check_writable(self) -> None: ...
+
+    def backlog(self) -> int: ...
+
+
 class LakeWriter(Protocol[RowIn]):
     """What the app needs from a writer: `write` returns only once the row is durable."""
 
@@ -64,6 +85,8 @@ class LakeWriter(Protocol[RowIn]):
     def check_writable(self) -> None: ...
 
     def pending(self) -> int: ...
+
+    def backlog(self) -> int: ...
 
 
 def safe_instance_id(value: str) -> str:
@@ -102,21 +125,51 @@ class ParquetBatchFiles(Generic[Row]):
         return f"{self.prefix}-{next(self._seq):017d}-{uuid.uuid4().hex[:12]}.parquet"
 
     def write(self, rows: Sequence[Row]) -> list[Path]:
+        """One new file per day partition of `rows`."""
+        return self._publish(rows, None)
+
+    def publish(self, rows: Sequence[Row], stem: str) -> list[Path]:
+        """`<stem>.parquet` in each day partition of `rows`, skipping one that already exists
+        (published before a crash): calling it again with the same rows adds nothing."""
+        return self._publish(rows, stem)
+
+    def _publish(self, rows: Sequence[Row], stem: str | None) -> list[Path]:
         by_day: dict[date, list[Row]] = {}
         for row in rows:
             by_day.setdefault(partition_day(row.recebido_em), []).append(row)
         written = []
         for day, day_rows in by_day.items():
-            arrow = self.to_arrow(day_rows)
+            folder = partition_dir(self.root, self.table, day)
+            name = self.next_name() if stem is None else f"{stem}.parquet"
+            if stem is not None:
+                if (folder / name).exists():
+                    continue
+                # A crash mid-publish left this name's temp file; the caller holds the
+                # segment's lock, so nobody else can be writing it.
+                with contextlib.suppress(FileNotFoundError):
+                    self.ops.unlink(folder / temp_name(name))
             written.append(
                 publish_atomically(
                     self.ops,
-                    partition_dir(self.root, self.table, day),
-                    self.next_name(),
-                    functools.partial(_write_parquet, arrow),
+                    folder,
+                    name,
+                    functools.partial(_write_parquet, self.to_arrow(day_rows)),
                 )
             )
         return written
+
+    # As a `BatchSink` (every write is already a published file):
+    def open(self) -> None:
+        self.warm_up()
+
+    def idle(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def backlog(self) -> int:
+        return 0
 
     def check_writable(self) -> None:
         probe_writable(self.ops, self.root / self.table)
@@ -132,15 +185,16 @@ class GroupCommitWriter(Generic[Row]):
     A batch is flushed as soon as one of these holds: nobody else is about to enqueue
     (`undecided()` is 0, e.g. an isolated request, or every request in the app is waiting),
     `target_rows` rows are queued, or the oldest queued row has waited `max_delay` seconds.
-    Up to `max_concurrent` flushes run at once, so one batch's fsync overlaps the next
-    batch's writing instead of making it wait.
+    Up to `max_concurrent` flushes run at once (the receiver's WAL takes one: it is a single
+    log, and what queues during an fsync becomes the next batch). When the last flush ends
+    with nothing queued, the sink is told it is idle (the WAL then publishes to Parquet).
     """
 
     durable = True
 
     def __init__(
         self,
-        files: ParquetBatchFiles[Row],
+        sink: BatchSink[Row],
         on_flush: FlushObserver | None = None,
         *,
         max_delay: float = 0.010,
@@ -150,7 +204,7 @@ class GroupCommitWriter(Generic[Row]):
         undecided: Callable[[], int] | None = None,
         switch_interval: float | None = 0.0001,
     ) -> None:
-        self.files = files
+        self.sink = sink
         self.switch_interval = switch_interval
         self.on_flush = on_flush
         self.max_delay = max_delay
@@ -166,20 +220,18 @@ class GroupCommitWriter(Generic[Row]):
         self._wakeup = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
-        self._executor = ThreadPoolExecutor(
-            max_concurrent, thread_name_prefix=f"lake-{files.table}"
-        )
+        self._executor = ThreadPoolExecutor(max_concurrent, thread_name_prefix=f"lake-{sink.table}")
 
     async def start(self) -> None:
         if self.switch_interval is not None:
-            # A flush is ~8 syscalls (open, write, fsync, close, rename, open dir, fsync dir,
-            # close); after each, the flusher thread must win the GIL back from a busy event
-            # loop, which by default waits up to 5 ms every time: flushes then take ~10 ms
-            # under load instead of ~0.5 ms. A short switch interval keeps them short
-            # (measured: durable/ceiling 0.60 → 0.79 in benchmarks/receiver.py).
+            # After each blocking syscall of a flush (the WAL's write and fsync; eight for a
+            # Parquet file), the flusher thread must win the GIL back from a busy event loop,
+            # which by default waits up to 5 ms every time: flushes then take ~10 ms under
+            # load instead of ~0.5 ms. A short switch interval keeps them short (measured with
+            # one Parquet file per flush: durable/ceiling 0.60 → 0.79 in benchmarks/receiver.py).
             sys.setswitchinterval(min(sys.getswitchinterval(), self.switch_interval))
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self.files.warm_up)
+        await loop.run_in_executor(self._executor, self.sink.open)
         self._task = loop.create_task(self._run())
 
     async def write(self, row: Row) -> None:
@@ -272,7 +324,7 @@ class GroupCommitWriter(Generic[Row]):
             log.error(
                 "lake flush failed",
                 extra={
-                    "tabela": self.files.table,
+                    "tabela": self.sink.table,
                     "linhas": len(batch),
                     "falhas": failed,
                     "erro": repr(next(e for e in outcome if e is not None)),
@@ -293,11 +345,13 @@ class GroupCommitWriter(Generic[Row]):
                 self._submit()
             else:
                 self._wakeup.set()  # a flusher slot is free again
+        elif not self._flushes:
+            self.sink.idle()
 
     def _flush(self, rows: list[Row]) -> list[Exception | None]:
         """Write a batch (worker thread); the per-row outcome is what each waiter gets."""
         try:
-            self.files.write(rows)
+            self.sink.write(rows)
             return [None] * len(rows)
         except OSError as exc:  # the disk: nobody in this batch is durable
             return [exc] * len(rows)
@@ -308,7 +362,7 @@ class GroupCommitWriter(Generic[Row]):
         outcome: list[Exception | None] = []
         for row in rows:
             try:
-                self.files.write([row])
+                self.sink.write([row])
                 outcome.append(None)
             except Exception as exc:
                 outcome.append(exc)
@@ -328,10 +382,14 @@ class GroupCommitWriter(Generic[Row]):
             await self._task
         if self._flushes:
             await asyncio.wait(self._flushes)
+        await asyncio.get_running_loop().run_in_executor(self._executor, self.sink.close)
         self._executor.shutdown(wait=True)
 
     def check_writable(self) -> None:
-        self.files.check_writable()
+        self.sink.check_writable()
+
+    def backlog(self) -> int:
+        return self.sink.backlog()
 
 
 class FsyncPerRequestWriter(Generic[Row]):
@@ -377,6 +435,9 @@ class FsyncPerRequestWriter(Generic[Row]):
     def check_writable(self) -> None:
         self.files.check_writable()
 
+    def backlog(self) -> int:
+        return 0
+
 
 class DiscardingWriter(Generic[Row]):
     """NOT DURABLE: accepts and drops rows. Only for the benchmark's validation-only ceiling."""
@@ -390,6 +451,9 @@ class DiscardingWriter(Generic[Row]):
         return None
 
     def pending(self) -> int:
+        return 0
+
+    def backlog(self) -> int:
         return 0
 
     async def close(self) -> None:

@@ -54,6 +54,9 @@ class Metrics:
         self.flush_seconds: dict[str, Histogram] = {}
         self.flush_rows: defaultdict[str, int] = defaultdict(int)
         self.pending: dict[str, Callable[[], int]] = {}  # tabela -> rows awaiting a flush
+        self.backlog: dict[str, Callable[[], int]] = {}  # tabela -> durable rows not in Parquet
+        self.published: defaultdict[str, int] = defaultdict(int)
+        self.publish_failures: defaultdict[str, int] = defaultdict(int)
         self.in_progress: Callable[[], int] = lambda: 0  # callback requests being handled
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._window = duplicate_window
@@ -83,6 +86,17 @@ class Metrics:
 
         return observe
 
+    def publish_observer(self, tabela: str) -> Callable[[int, bool], None]:
+        """Called from the WAL publisher thread (plain int updates: safe under the GIL)."""
+
+        def observe(rows: int, ok: bool) -> None:
+            if ok:
+                self.published[tabela] += rows
+            else:
+                self.publish_failures[tabela] += 1
+
+        return observe
+
     def render(self) -> str:
         out = [
             "# HELP ccee_webhook_deliveries_accepted_total Deliveries answered 201 (stored)",
@@ -101,7 +115,8 @@ class Metrics:
         for motivo, n in sorted(self.rejected.items()):
             out.append(f'ccee_webhook_rejected_total{{motivo="{_escape(motivo)}"}} {n}')
         out += [
-            "# HELP ccee_webhook_lake_rows_flushed_total Rows made durable in the lake.",
+            "# HELP ccee_webhook_lake_rows_flushed_total Rows made durable (write-ahead log or "
+            "Parquet), before their 201.",
             "# TYPE ccee_webhook_lake_rows_flushed_total counter",
         ]
         for tabela, n in sorted(self.flush_rows.items()):
@@ -122,7 +137,28 @@ class Metrics:
         for tabela, fn in sorted(self.pending.items()):
             out.append(f'ccee_webhook_lake_pending_rows{{tabela="{tabela}"}} {fn()}')
         out += [
-            "# HELP ccee_webhook_lake_flush_seconds Time to write+fsync+publish one flush.",
+            "# HELP ccee_webhook_lake_unpublished_rows Rows acknowledged (durable in the "
+            "write-ahead log) but not yet in the lake's Parquet files.",
+            "# TYPE ccee_webhook_lake_unpublished_rows gauge",
+        ]
+        for tabela, fn in sorted(self.backlog.items()):
+            out.append(f'ccee_webhook_lake_unpublished_rows{{tabela="{tabela}"}} {fn()}')
+        out += [
+            "# HELP ccee_webhook_lake_rows_published_total Rows published from the write-ahead "
+            "log to the lake's Parquet files.",
+            "# TYPE ccee_webhook_lake_rows_published_total counter",
+        ]
+        for tabela, n in sorted(self.published.items()):
+            out.append(f'ccee_webhook_lake_rows_published_total{{tabela="{tabela}"}} {n}')
+        out += [
+            "# HELP ccee_webhook_lake_publish_failures_total Failed attempts to publish a "
+            "write-ahead log segment to Parquet (retried; the rows stay durable).",
+            "# TYPE ccee_webhook_lake_publish_failures_total counter",
+        ]
+        for tabela, n in sorted(self.publish_failures.items()):
+            out.append(f'ccee_webhook_lake_publish_failures_total{{tabela="{tabela}"}} {n}')
+        out += [
+            "# HELP ccee_webhook_lake_flush_seconds Time to make one flushed batch durable.",
             "# TYPE ccee_webhook_lake_flush_seconds histogram",
         ]
         for tabela, hist in sorted(self.flush_seconds.items()):

@@ -94,6 +94,14 @@ def _url(sock: socket.socket, tls: bool) -> str:
     "default 10]",
 )
 @click.option(
+    "--publish-after-ms",
+    type=click.FloatRange(1, 3_600_000),
+    default=None,
+    help="Longest an acknowledged delivery stays only in the write-ahead log before it is "
+    "published to the lake's Parquet files (at once when the receiver is idle). "
+    "[env CCEE_WEBHOOK_PUBLISH_AFTER_MS; default 1000]",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
@@ -112,6 +120,7 @@ def serve(
     workers: int,
     persistence: str,
     commit_delay_ms: float | None,
+    publish_after_ms: float | None,
     log_level: str,
 ) -> None:
     """Run the webhook receiver: CCEE's callbacks -> fsync'd Parquet lake.
@@ -137,6 +146,7 @@ def serve(
             instance_id=instance_id,
             persistence=persistence,
             commit_delay_ms=commit_delay_ms,
+            publish_after_ms=publish_after_ms,
         ).validate()
     except (SettingsError, msgspec.ValidationError, OSError) as exc:
         raise click.UsageError(str(exc)) from None

@@ -48,6 +48,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: Group commit: longest a queued row waits for others to share its flush. Only matters
     #: under load: a batch is flushed at once when no other request is about to join it.
     commit_delay_ms: float = 10.0
+    #: Rows are durable in the write-ahead log when answered 201 and reach the lake's Parquet
+    #: files at the latest this long after (immediately when the receiver goes idle).
+    publish_after_ms: float = 1000.0
 
     def resolved_instance_id(self) -> str:
         """The configured id (`{pid}` expands to the process id) or `<hostname>-<pid>`."""
@@ -130,6 +133,7 @@ def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object)
         "tls_key": env.get("CCEE_WEBHOOK_TLS_KEY") or None,
         "instance_id": env.get("CCEE_WEBHOOK_INSTANCE_ID") or None,
         "commit_delay_ms": float(env.get("CCEE_WEBHOOK_COMMIT_DELAY_MS") or 10.0),
+        "publish_after_ms": float(env.get("CCEE_WEBHOOK_PUBLISH_AFTER_MS") or 1000.0),
     }
     for key, value in overrides.items():
         if value is not None and value != ():

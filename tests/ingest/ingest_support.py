@@ -23,6 +23,8 @@ import duckdb
 import httpx
 import uvicorn
 
+from ingest.wal import WAL_DIR, unpublished_bytes
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SAMPLE = FIXTURES / "webhook-callback.sample.json"
 CLI = str(Path(sys.executable).parent / "ccee-webhook")
@@ -50,8 +52,16 @@ def body_for(tid: str | None = None, evento: str = "CONTRATO.REGISTRADO", **extr
     return msgspec.json.encode(doc)
 
 
+def settled(data_dir: Path) -> None:
+    """Wait until every delivery acknowledged so far is published from the receiver's
+    write-ahead log to Parquet (within a few ms when the receiver is idle)."""
+    lake = data_dir / "lake"
+    wait_until(lambda: unpublished_bytes(lake) == 0, what="the WAL to be published")
+
+
 def lake_query(data_dir: Path, table: str, sql: str = "select * from t") -> list[tuple[Any, ...]]:
     """Run SQL over a lake table read exactly as every reader does (`*/*.parquet`)."""
+    settled(data_dir)
     pattern = data_dir / "lake" / table / "*" / "*.parquet"
     if not list((data_dir / "lake" / table).glob("*/*.parquet")):
         return []
@@ -61,8 +71,12 @@ def lake_query(data_dir: Path, table: str, sql: str = "select * from t") -> list
 
 
 def lake_files(data_dir: Path) -> list[Path]:
+    """Every data file of the lake once settled (the receiver's WAL folders left out)."""
+    settled(data_dir)
     lake = data_dir / "lake"
-    return sorted(p for p in lake.rglob("*") if p.is_file()) if lake.exists() else []
+    if not lake.exists():
+        return []
+    return sorted(p for p in lake.rglob("*") if p.is_file() and WAL_DIR not in p.parts)
 
 
 @dataclass

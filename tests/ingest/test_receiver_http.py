@@ -240,6 +240,22 @@ def test_health_ready_metrics(receiver: Receiver) -> None:
     assert TOKEN not in text and TOKEN2 not in text
 
 
+def metric(text: str, name: str) -> float:
+    return float(next(x for x in text.splitlines() if x.startswith(name)).rsplit(" ", 1)[1])
+
+
+def test_metrics_follow_deliveries_from_the_wal_to_parquet(receiver: Receiver) -> None:
+    flushed = 'ccee_webhook_lake_rows_flushed_total{tabela="notificacoes"}'
+    published = 'ccee_webhook_lake_rows_published_total{tabela="notificacoes"}'
+    unpublished = 'ccee_webhook_lake_unpublished_rows{tabela="notificacoes"}'
+    tid = str(uuid.uuid4())
+    assert receiver.post(f"/ccee/{TOKEN}", body_for(tid)).status_code == 201
+    assert len(notificacao(receiver, tid)) == 1  # waits until the lake has settled
+    text = receiver.client.get("/metrics").text
+    assert metric(text, unpublished) == 0
+    assert metric(text, published) == metric(text, flushed) >= 1
+
+
 def test_openapi_document_describes_the_callback_contract(receiver: Receiver) -> None:
     doc = receiver.client.get("/openapi.json").json()
     post = doc["paths"]["/ccee/{token}"]["post"]

@@ -26,6 +26,8 @@ import duckdb
 import httpx
 import msgspec
 
+from ingest.wal import unpublished_bytes
+
 CLI = str(Path(sys.executable).parent / "ccee-webhook")
 
 #: Secrets of this run. Distinctive, random, and never expected in any log or lake file.
@@ -213,8 +215,15 @@ def all_lake_entries(data_dir: Path) -> list[Path]:
     return sorted(p for p in lake.rglob("*") if p.is_file()) if lake.exists() else []
 
 
+def settled(data_dir: Path) -> None:
+    """Wait until every acknowledged delivery is published from the WAL to Parquet."""
+    lake = data_dir / "lake"
+    wait_until(lambda: unpublished_bytes(lake) == 0, what="the WAL to be published")
+
+
 def lake_rows(data_dir: Path, sql: str, table: str = "notificacoes") -> list[tuple[Any, ...]]:
-    """SQL over the table as view `t` (empty list when no file exists yet)."""
+    """SQL over the table as view `t`, once settled (empty list when no file exists yet)."""
+    settled(data_dir)
     if not lake_files(data_dir, table):
         return []
     with duckdb.connect() as con:

@@ -17,8 +17,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rel_helpers import TOKEN, ReceiverProc, body_for, host_port, start_receiver, wait_until
+from rel_helpers import (
+    TOKEN,
+    ReceiverProc,
+    body_for,
+    host_port,
+    settled,
+    start_receiver,
+    wait_until,
+)
 from rel_oracle import problem_ok
+
+from ingest.wal import unpublished_bytes
 
 MAX_BODY = 64 * 1024
 
@@ -188,6 +198,7 @@ def test_header_floods_and_huge_paths_are_bounded(rcv: ReceiverProc) -> None:
 
 
 def test_wrong_token_and_wrong_methods_store_nothing(rcv: ReceiverProc) -> None:
+    settled(rcv.data_dir)  # earlier tests' deliveries are all published
     before = len(list((rcv.data_dir / "lake").rglob("*.parquet")))
     for path in ("/ccee/not-the-token", "/ccee/", "/ccee", f"/ccee/{TOKEN[:-1]}", "/x/../ccee"):
         resp = raw_exchange(rcv, request(path, body_for()))
@@ -198,5 +209,6 @@ def test_wrong_token_and_wrong_methods_store_nothing(rcv: ReceiverProc) -> None:
     )
     assert status_of(resp) == 405
     assert TOKEN not in resp.decode("utf-8", "replace")
+    assert unpublished_bytes(rcv.data_dir / "lake") == 0  # nothing reached the WAL either
     after = len(list((rcv.data_dir / "lake").rglob("*.parquet")))
     assert after == before

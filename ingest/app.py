@@ -103,7 +103,7 @@ class Receiver:
                 max_delay=self.settings.commit_delay_ms / 1000,
                 undecided=self.undecided,
                 # One log, one append at a time: what queues during an fsync is the next batch.
-                max_concurrent=int(__import__("os").environ.get("XC", "1")),
+                max_concurrent=1,
             )
         self.metrics.pending[files.table] = writer.pending
         self.metrics.backlog[files.table] = writer.backlog

@@ -220,6 +220,7 @@ class GroupCommitWriter(Generic[Row]):
         self._wakeup = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop  # set by start(), before any write
         self._executor = ThreadPoolExecutor(max_concurrent, thread_name_prefix=f"lake-{sink.table}")
 
     async def start(self) -> None:
@@ -230,14 +231,14 @@ class GroupCommitWriter(Generic[Row]):
             # load instead of ~0.5 ms. A short switch interval keeps them short (measured with
             # one Parquet file per flush: durable/ceiling 0.60 → 0.79 in benchmarks/receiver.py).
             sys.setswitchinterval(min(sys.getswitchinterval(), self.switch_interval))
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self.sink.open)
         self._task = loop.create_task(self._run())
 
     async def write(self, row: Row) -> None:
         if self._closing or self._task is None or self._task.done():
             raise PersistenceError("the lake writer is not running")
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[None] = self._loop.create_future()
         if not self._pending:
             self._oldest = time.perf_counter()
         self._pending.append((row, fut))
@@ -249,7 +250,7 @@ class GroupCommitWriter(Generic[Row]):
             # Decide after the requests already runnable in this loop iteration have had
             # their turn (call_soon runs in the next iteration): they may join this batch.
             self._check_scheduled = True
-            asyncio.get_running_loop().call_soon(self._check)
+            self._loop.call_soon(self._check)
         await fut
 
     def _check(self) -> None:

@@ -1,21 +1,22 @@
-"""The receiver's write-ahead log: a flushed batch is durable after one append and one fsync.
+"""The receiver's write-ahead log: a flushed batch is durable after one synchronous append.
 
 Group commit appends each batch to the active *segment* of `lake/<table>/_wal/` as one
-checksummed frame and fsyncs it; only then are the batch's requests answered 201. A publisher
-thread turns segments into Parquet a moment later, off the request path (`WalLake`): when the
-receiver goes idle, when the active segment is `publish_after` seconds old, or when it is full.
-Under load that is one Parquet file a second instead of one per flush, and a flush costs an
-append instead of an Arrow conversion, a Parquet encoding and four more syscalls.
+checksummed frame, in one O_DSYNC write (durable when it returns); only then are the batch's
+requests answered 201. A publisher thread turns segments into Parquet a moment later, off the
+request path (`WalLake`): when the receiver goes idle, when the active segment is
+`publish_after` seconds old, or when it is full. Under load that is one Parquet file a second
+instead of one per flush, and a flush costs one syscall instead of an Arrow conversion, a
+Parquet encoding and eight syscalls.
 
 Exactly once, across crashes:
-- A segment is created under a hidden temp name, `flock`ed, given its header, fsync'd, then
+- A segment is created under a hidden temp name, `flock`ed, given its header (durably), then
   renamed into place (and the folder fsync'd), so every visible segment is locked by a live
   writer or is an orphan: the lock dies with its process, even on kill -9.
 - A segment's Parquet files are named after it (`<segment>.parquet` in each `dt=` folder) and
   published atomically; publishing skips a name that already exists, and the segment is
   unlinked only after. Re-publishing after a crash at any point adds nothing twice.
 - A torn tail (a crash mid-append) fails its length or CRC check and is dropped: no request
-  of that batch was answered, as its fsync had not returned. After a failed append the
+  of that batch was answered, as its write had not returned. After a failed append the
   segment is never appended to again; should that batch (answered 503) have reached the disk
   whole anyway, a crash recovery publishes it: an extra delivery row, which the lake allows
   (CCEE re-sends a 503'd notification; counting once is the warehouse's job), never a loss.
@@ -36,7 +37,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import msgspec
 
@@ -90,10 +91,10 @@ def read_frames(data: bytes) -> tuple[list[bytes], int]:
     return payloads, pos
 
 
-def _lock(f: BinaryIO) -> bool:
+def _lock(fd: int) -> bool:
     """Take the segment's exclusive lock without waiting; False if a live writer holds it."""
     try:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
     return True
@@ -110,11 +111,11 @@ def unpublished_bytes(lake: Path) -> int:
 
 
 class Segment(Generic[Row]):
-    """One open, locked segment file and the rows made durable in it."""
+    """One open (O_DSYNC), locked segment file and the rows made durable in it."""
 
-    def __init__(self, path: Path, f: BinaryIO) -> None:
+    def __init__(self, path: Path, fd: int) -> None:
         self.path = path
-        self.file = f
+        self.fd = fd
         self.rows: list[Row] = []
         self.size = len(MAGIC)
         self.first_append = 0.0  # monotonic time of the first durable row (0: none yet)
@@ -174,8 +175,7 @@ class WalLake(Generic[Row]):
             seg = self._active or self._take_spare()
             self._active = seg
             try:
-                seg.file.write(data)
-                self.ops.fsync_file(seg.file)
+                self.ops.append_durably(seg.fd, data)
             except BaseException:
                 # The segment's tail is unknown now (a partial frame, or pages the kernel may
                 # have dropped): never append to it again. Its durable rows still get published.
@@ -204,20 +204,19 @@ class WalLake(Generic[Row]):
         self.ops.makedirs(self.dir)
         path = self.dir / (self.files.next_name().removesuffix(".parquet") + SUFFIX)
         tmp = self.dir / temp_name(path.name)
-        f = self.ops.open_new(tmp)
+        fd = self.ops.open_log(tmp)
         try:
-            if not _lock(f):  # a brand-new name: nobody else can hold it
+            if not _lock(fd):  # a brand-new name: nobody else can hold it
                 raise OSError(f"could not lock new WAL segment {tmp.name}")
-            f.write(MAGIC)
-            self.ops.fsync_file(f)
+            self.ops.append_durably(fd, MAGIC)
             self.ops.rename(tmp, path)
             self.ops.fsync_dir(self.dir)
         except BaseException:
-            f.close()
+            os.close(fd)
             with contextlib.suppress(OSError):
                 self.ops.unlink(tmp)
             raise
-        return Segment(path, f)
+        return Segment(path, fd)
 
     def idle(self) -> None:
         """No request is waiting on the lake: publish what is durable now (a hint, lock-free)."""
@@ -264,7 +263,7 @@ class WalLake(Generic[Row]):
                 "WAL segment left unpublished; it will be published at the next start",
                 extra={"tabela": self.table, "segmento": seg.path.name, "linhas": len(seg.rows)},
             )
-            seg.file.close()
+            os.close(seg.fd)
         if spare is not None:
             self._discard(spare)
 
@@ -369,7 +368,7 @@ class WalLake(Generic[Row]):
             self.ops.unlink(seg.path)
             self.ops.fsync_dir(self.dir)
         finally:
-            seg.file.close()
+            os.close(seg.fd)
 
     # -- crash recovery ------------------------------------------------------------------------
 
@@ -409,7 +408,7 @@ class WalLake(Generic[Row]):
         except FileNotFoundError:
             return None  # published and removed by its owner meanwhile
         with f:
-            if not _lock(f):
+            if not _lock(f.fileno()):
                 return None  # a live receiver is writing it
             try:
                 if os.fstat(f.fileno()).st_ino != path.stat().st_ino:
@@ -432,6 +431,6 @@ class WalLake(Generic[Row]):
         except FileNotFoundError:
             return
         with f:
-            if _lock(f):
+            if _lock(f.fileno()):
                 with contextlib.suppress(FileNotFoundError):
                     self.ops.unlink(path)

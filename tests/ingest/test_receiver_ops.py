@@ -225,9 +225,12 @@ def test_unwritable_lake_answers_503_then_recovers(
 
 
 class FullDisk(FileOps):
-    """The lake's filesystem seam, failing fsync with ENOSPC like a full disk."""
+    """The lake's filesystem seam, failing durable writes with ENOSPC like a full disk."""
 
     def fsync_file(self, f: BinaryIO) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def append_durably(self, fd: int, data: bytes) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-import threading
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -194,24 +193,20 @@ def test_half_created_temp_segment_is_removed(tmp_path: Path) -> None:
 
 
 class FlakyOps(FileOps):
-    """A disk whose fsync fails with EIO while `broken` is set (a real seam)."""
+    """A disk failing with EIO: WAL appends while `broken`, Parquet files (their fsync) while
+    `parquet_broken` (a real seam: the only object that touches the lake's disk)."""
 
     def __init__(self) -> None:
         self.broken = False
-        self.parquet_broken = False  # only Parquet files (publication), not the WAL
-        self.paths: dict[int, str] = {}
-        self.lock = threading.Lock()
+        self.parquet_broken = False
 
-    def open_new(self, path: Path) -> BinaryIO:
-        f = super().open_new(path)
-        with self.lock:
-            self.paths[id(f)] = path.name
-        return f
+    def append_durably(self, fd: int, data: bytes) -> None:
+        if self.broken:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        super().append_durably(fd, data)
 
     def fsync_file(self, f: BinaryIO) -> None:
-        with self.lock:
-            name = self.paths.get(id(f), "")
-        if self.broken or (self.parquet_broken and ".parquet" in name):
+        if self.parquet_broken:
             raise OSError(errno.EIO, os.strerror(errno.EIO))
         super().fsync_file(f)
 

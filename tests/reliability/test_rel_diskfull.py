@@ -125,6 +125,14 @@ class QuotaOps(FileOps):
         self._take(f.tell())
         super().fsync_file(f)
 
+    def open_log(self, path: Path) -> int:
+        self._take(4096)
+        return super().open_log(path)
+
+    def append_durably(self, fd: int, data: bytes) -> None:
+        self._take(len(data))
+        super().append_durably(fd, data)
+
 
 class SeamDisk(Disk):
     mechanism = "fileops-seam"

@@ -194,6 +194,21 @@ def wrk(url: str, duration: float, connections: int, script: Path) -> dict[str, 
     }
 
 
+def flush_stats(url: str) -> str:
+    """Rows per durable flush and mean flush time, from the server's own /metrics."""
+    values: dict[str, float] = {}
+    for line in httpx.get(url + "/metrics", timeout=10).text.splitlines():
+        if 'tabela="notificacoes"' in line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            values[name.split("{")[0]] = float(value)
+    n = values.get("ccee_webhook_lake_flush_seconds_count", 0)
+    if not n:
+        return ""
+    rows = values.get("ccee_webhook_lake_rows_flushed_total", 0) / n
+    ms = values.get("ccee_webhook_lake_flush_seconds_sum", 0) / n * 1000
+    return f"  {rows:.0f} rows/flush, {ms:.1f} ms/flush"
+
+
 def lake_rows(data_dir: Path) -> int:
     files = list((data_dir / "lake" / "notificacoes").glob("dt=*/*.parquet"))
     if not files:
@@ -245,6 +260,7 @@ def main() -> None:
                 url = f"{server.url}/ccee/{TOKEN}"
                 wrk(url, args.warmup, args.connections, script)
                 r = wrk(url, args.duration, args.connections, script)
+                flushes = flush_stats(server.url) if mode != "off" else ""
             finally:
                 server.stop()
             check = ""
@@ -257,7 +273,7 @@ def main() -> None:
             results[key].append(r)
             print(
                 f"round {rnd} ({key}) {mode:18s} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms"
-                f"  p99 {r['p99_ms']:6.2f} ms  errors {r['errors']:.0f}  {check}",
+                f"  p99 {r['p99_ms']:6.2f} ms  errors {r['errors']:.0f}  {check}{flushes}",
                 flush=True,
             )
 

@@ -82,8 +82,9 @@ def _url(sock: socket.socket, tls: bool) -> str:
     type=click.Choice(["group-commit", "fsync-per-request", "off"]),
     default="group-commit",
     show_default=True,
-    help="group-commit: durable, batched fsync (production). fsync-per-request: durable naive "
-    "baseline (benchmarks). off: NOT DURABLE, validates and discards - benchmark ceiling only.",
+    help="group-commit: durable, batched synchronous appends to a write-ahead log, published to "
+    "Parquet (production). fsync-per-request: durable naive baseline, one Parquet file each "
+    "(benchmarks). off: NOT DURABLE, validates and discards - benchmark ceiling only.",
 )
 @click.option(
     "--commit-delay-ms",

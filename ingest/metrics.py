@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 FLUSH_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -98,65 +98,84 @@ class Metrics:
         return observe
 
     def render(self) -> str:
-        out = [
-            "# HELP ccee_webhook_deliveries_accepted_total Deliveries answered 201 (stored)",
-            "# TYPE ccee_webhook_deliveries_accepted_total counter",
-        ]
-        for perfil, n in sorted(self.accepted.items()):
-            out.append(f'ccee_webhook_deliveries_accepted_total{{perfil="{_escape(perfil)}"}} {n}')
+        out: list[str] = []
+        _family(
+            out,
+            "deliveries_accepted_total",
+            "counter",
+            "Deliveries answered 201 (stored)",
+            "perfil",
+            self.accepted,
+        )
         out += [
             "# HELP ccee_webhook_duplicates_seen_total Accepted deliveries whose transactionId "
             "this process had already accepted (within its recent-id window).",
             "# TYPE ccee_webhook_duplicates_seen_total counter",
             f"ccee_webhook_duplicates_seen_total {self.duplicates}",
-            "# HELP ccee_webhook_rejected_total Requests not acknowledged, by reason.",
-            "# TYPE ccee_webhook_rejected_total counter",
         ]
-        for motivo, n in sorted(self.rejected.items()):
-            out.append(f'ccee_webhook_rejected_total{{motivo="{_escape(motivo)}"}} {n}')
-        out += [
-            "# HELP ccee_webhook_lake_rows_flushed_total Rows made durable (write-ahead log or "
-            "Parquet), before their 201.",
-            "# TYPE ccee_webhook_lake_rows_flushed_total counter",
-        ]
-        for tabela, n in sorted(self.flush_rows.items()):
-            out.append(f'ccee_webhook_lake_rows_flushed_total{{tabela="{tabela}"}} {n}')
-        out += [
-            "# HELP ccee_webhook_lake_flush_failures_total Flushes that failed to persist.",
-            "# TYPE ccee_webhook_lake_flush_failures_total counter",
-        ]
-        for tabela, n in sorted(self.flush_failures.items()):
-            out.append(f'ccee_webhook_lake_flush_failures_total{{tabela="{tabela}"}} {n}')
+        _family(
+            out,
+            "rejected_total",
+            "counter",
+            "Requests not acknowledged, by reason.",
+            "motivo",
+            self.rejected,
+        )
+        _family(
+            out,
+            "lake_rows_flushed_total",
+            "counter",
+            "Rows made durable (write-ahead log or Parquet), before their 201.",
+            "tabela",
+            self.flush_rows,
+        )
+        _family(
+            out,
+            "lake_flush_failures_total",
+            "counter",
+            "Flushes that failed to persist.",
+            "tabela",
+            self.flush_failures,
+        )
         out += [
             "# HELP ccee_webhook_requests_in_progress Callback requests being handled now.",
             "# TYPE ccee_webhook_requests_in_progress gauge",
             f"ccee_webhook_requests_in_progress {self.in_progress()}",
-            "# HELP ccee_webhook_lake_pending_rows Rows waiting for a flush (not yet answered).",
-            "# TYPE ccee_webhook_lake_pending_rows gauge",
         ]
-        for tabela, fn in sorted(self.pending.items()):
-            out.append(f'ccee_webhook_lake_pending_rows{{tabela="{tabela}"}} {fn()}')
-        out += [
-            "# HELP ccee_webhook_lake_unpublished_rows Rows acknowledged (durable in the "
-            "write-ahead log) but not yet in the lake's Parquet files.",
-            "# TYPE ccee_webhook_lake_unpublished_rows gauge",
-        ]
-        for tabela, fn in sorted(self.backlog.items()):
-            out.append(f'ccee_webhook_lake_unpublished_rows{{tabela="{tabela}"}} {fn()}')
-        out += [
-            "# HELP ccee_webhook_lake_rows_published_total Rows published from the write-ahead "
-            "log to the lake's Parquet files.",
-            "# TYPE ccee_webhook_lake_rows_published_total counter",
-        ]
-        for tabela, n in sorted(self.published.items()):
-            out.append(f'ccee_webhook_lake_rows_published_total{{tabela="{tabela}"}} {n}')
-        out += [
-            "# HELP ccee_webhook_lake_publish_failures_total Failed attempts to publish a "
-            "write-ahead log segment to Parquet (retried; the rows stay durable).",
-            "# TYPE ccee_webhook_lake_publish_failures_total counter",
-        ]
-        for tabela, n in sorted(self.publish_failures.items()):
-            out.append(f'ccee_webhook_lake_publish_failures_total{{tabela="{tabela}"}} {n}')
+        _family(
+            out,
+            "lake_pending_rows",
+            "gauge",
+            "Rows waiting for a flush (not yet answered).",
+            "tabela",
+            {t: fn() for t, fn in self.pending.items()},
+        )
+        _family(
+            out,
+            "lake_unpublished_rows",
+            "gauge",
+            "Rows acknowledged (durable in the write-ahead log) but not yet in the lake's "
+            "Parquet files.",
+            "tabela",
+            {t: fn() for t, fn in self.backlog.items()},
+        )
+        _family(
+            out,
+            "lake_rows_published_total",
+            "counter",
+            "Rows published from the write-ahead log to the lake's Parquet files.",
+            "tabela",
+            self.published,
+        )
+        _family(
+            out,
+            "lake_publish_failures_total",
+            "counter",
+            "Failed attempts to publish a write-ahead log segment to Parquet (retried; the "
+            "rows stay durable).",
+            "tabela",
+            self.publish_failures,
+        )
         out += [
             "# HELP ccee_webhook_lake_flush_seconds Time to make one flushed batch durable.",
             "# TYPE ccee_webhook_lake_flush_seconds histogram",
@@ -164,3 +183,13 @@ class Metrics:
         for tabela, hist in sorted(self.flush_seconds.items()):
             out += hist.render("ccee_webhook_lake_flush_seconds", f'tabela="{tabela}"')
         return "\n".join(out) + "\n"
+
+
+def _family(
+    out: list[str], name: str, kind: str, help_text: str, label: str, values: Mapping[str, int]
+) -> None:
+    """One labelled metric family: HELP, TYPE, then a sample per label value."""
+    full = f"ccee_webhook_{name}"
+    out += [f"# HELP {full} {help_text}", f"# TYPE {full} {kind}"]
+    for key, n in sorted(values.items()):
+        out.append(f'{full}{{{label}="{_escape(key)}"}} {n}')

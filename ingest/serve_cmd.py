@@ -1,11 +1,12 @@
 """`ccee-webhook serve`: run the receiver under uvicorn (uvloop + httptools).
 
-Server choice, measured with `benchmarks/receiver.py --server granian|uvicorn` (interleaved,
-shared 2-core box): granian's validation-only ceiling was higher (~4,950 vs 3,100-4,200
-req/s), durable group-commit throughput overlapped (granian 2,460-3,650, uvicorn 2,300-2,700).
-uvicorn is kept because it serves a socket we bind ourselves, so `--port 0` is race-free and
-the printed URL is exactly the listening address, and its graceful shutdown (in-flight
-requests finish, then the lake is flushed) and TLS are covered by the tests.
+Server choice, measured with `benchmarks/receiver.py --server granian|uvicorn --modes ab`
+(3 interleaved rounds each, shared 2-core box, write-ahead-log writer): granian's
+validation-only ceiling is higher (6,570 vs 4,980 req/s) but the durable receiver, which is
+what CCEE talks to, is faster under uvicorn (4,460 vs 4,040 req/s; p99 40 vs 28 ms). uvicorn
+also serves a socket we bind ourselves, so `--port 0` is race-free and the printed URL is
+exactly the listening address, and its graceful shutdown (in-flight requests finish, then the
+lake is flushed) and TLS are covered by the tests.
 """
 
 from __future__ import annotations

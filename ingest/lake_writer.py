@@ -4,7 +4,7 @@ Group commit: each request enqueues its row and awaits the flush that covers it.
 everything queued to a worker thread, which makes it durable through a `BatchSink`, then wakes
 every waiter. While a flush is on disk, new rows queue up for the next one, so under load many
 requests share a single fsync and durability costs little; at low load a flush starts at once.
-The receiver's sink is the write-ahead log (`ingest.wal.WalLake`: one append + fsync per
+The receiver's sink is the write-ahead log (`ingest.wal.WalLake`: one synchronous append per
 flush, Parquet published off the request path); `ParquetBatchFiles` is a sink too (one
 atomically published Parquet file per flush), used by the naive baseline.
 """
@@ -203,7 +203,7 @@ class GroupCommitWriter(Generic[Row]):
     (`undecided()` is 0, e.g. an isolated request, or every request in the app is waiting),
     `target_rows` rows are queued, or the oldest queued row has waited `max_delay` seconds.
     Up to `max_concurrent` flushes run at once (the receiver's WAL takes one: it is a single
-    log, and what queues during an fsync becomes the next batch). When the last flush ends
+    log, and what queues during an append becomes the next batch). When the last flush ends
     with nothing queued, the sink is told it is idle (the WAL then publishes to Parquet).
     """
 
@@ -248,7 +248,7 @@ class GroupCommitWriter(Generic[Row]):
 
     async def start(self) -> None:
         if self.switch_interval is not None:
-            # After each blocking syscall of a flush (the WAL's write and fsync; eight for a
+            # After each blocking syscall of a flush (the WAL's one O_DSYNC write; eight for a
             # Parquet file), the flusher thread must win the GIL back from a busy event loop,
             # which by default waits up to 5 ms every time: flushes then take ~10 ms under
             # load instead of ~0.5 ms. A short switch interval keeps them short (measured with

@@ -154,7 +154,7 @@ class WalLake(Generic[Row]):
         self.on_publish = on_publish
         self._encode = msgspec.msgpack.Encoder().encode
         self._decoder = msgspec.msgpack.Decoder(list[row_type])  # type: ignore[valid-type]
-        self._lock = threading.Lock()  # the active segment; held across append + fsync
+        self._lock = threading.Lock()  # the active segment; held across the durable append
         self._active: Segment[Row] | None = None
         self._spare: Segment[Row] | None = None  # created ahead, so a request never waits on it
         self._sealed: deque[Segment[Row]] = deque()
@@ -165,11 +165,12 @@ class WalLake(Generic[Row]):
         self._thread: threading.Thread | None = None
         self._publish_error: str | None = None
         self._orphans_left = False  # orphaned segments whose publication failed at start
+        self._orphans_due = 0.0  # when the publisher retries them
 
     # -- the request path (flusher threads) --------------------------------------------------
 
     def write(self, rows: Sequence[Row]) -> None:
-        """Append `rows` as one frame and fsync; returns only once they are durable."""
+        """Append `rows` as one frame; returns only once they are durable (O_DSYNC write)."""
         data = frame(self._encode(list(rows)))
         with self._lock:
             seg = self._active or self._take_spare()
@@ -257,7 +258,8 @@ class WalLake(Generic[Row]):
             spare, self._spare = self._spare, None
         for seg in leftover:  # only when publishing kept failing up to the end
             if not seg.rows:
-                self._discard(seg)
+                with contextlib.suppress(OSError):  # else the next start removes it
+                    self._discard(seg)
                 continue
             log.error(
                 "WAL segment left unpublished; it will be published at the next start",
@@ -265,7 +267,8 @@ class WalLake(Generic[Row]):
             )
             os.close(seg.fd)
         if spare is not None:
-            self._discard(spare)
+            with contextlib.suppress(OSError):  # else the next start removes it
+                self._discard(spare)
 
     def check_writable(self) -> None:
         self.files.check_writable()
@@ -274,16 +277,27 @@ class WalLake(Generic[Row]):
     # -- the publisher thread ------------------------------------------------------------------
 
     def _publisher(self) -> None:
-        orphans_due = time.monotonic()
+        while True:
+            try:
+                if self._publisher_pass():
+                    return
+            except Exception as exc:  # never let publication stop for good; rows stay durable
+                log.exception("WAL publisher error; retrying", extra={"erro": repr(exc)})
+                if self._closing:
+                    return  # what is left is published at the next start
+                self._wake.wait(self.retry_after)
+
+    def _publisher_pass(self) -> bool:
+        """Publish what is due, then wait for the next reason to; True when closed."""
         while True:
             self._wake.clear()
             timeout = self._seal_due()
             failed = not self._publish_sealed()
             if self._closing and (failed or self._nothing_left()):
-                return
-            if self._orphans_left and time.monotonic() >= orphans_due:
+                return True
+            if self._orphans_left and time.monotonic() >= self._orphans_due:
                 self.recover()
-                orphans_due = time.monotonic() + 10 * self.retry_after
+                self._orphans_due = time.monotonic() + 10 * self.retry_after
             if self._spare is None and not self._closing and not failed:
                 self._prepare_spare()
             if failed or self._orphans_left:
@@ -360,7 +374,8 @@ class WalLake(Generic[Row]):
             if self._spare is None and not self._closing:
                 self._spare, seg = seg, None  # type: ignore[assignment]
         if seg is not None:
-            self._discard(seg)
+            with contextlib.suppress(OSError):  # else the next start removes it
+                self._discard(seg)
 
     def _discard(self, seg: Segment[Row]) -> None:
         """Remove a segment whose rows are all in Parquet (unlink while still locked)."""

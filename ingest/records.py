@@ -61,7 +61,7 @@ def utc_micros(values: Iterable[datetime]) -> pa.Array:
 def metadados_array(rows: list[Entrega]) -> pa.Array:
     """list<struct<nome, valor>> from flat name/value columns and offsets.
 
-    Built column-wise: converting one dict per pair costs ~5x more of the writer's GIL time."""
+    Built column-wise: converting one dict per pair cost 1.4-2.5x more (measured per row)."""
     nomes: list[str] = []
     valores: list[str] = []
     offsets = [0]

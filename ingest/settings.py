@@ -67,6 +67,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             )
         if self.max_body < 1:
             raise SettingsError("max body size must be at least 1 byte")
+        if self.publish_after_ms <= 0 or self.commit_delay_ms < 0:
+            raise SettingsError("publish-after must be > 0 ms and commit delay >= 0 ms")
         if bool(self.tls_cert) != bool(self.tls_key):
             raise SettingsError("TLS needs both a certificate and a key file")
         for path in (self.tls_cert, self.tls_key):

@@ -51,6 +51,21 @@ def test_refuses_to_start_without_a_token(tmp_path: Path) -> None:
     assert "CCEE_WEBHOOK_TOKENS" in proc.stderr and "--insecure-no-token" in proc.stderr
 
 
+def test_refuses_a_publish_delay_that_is_not_positive(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCEE_WEBHOOK_")}
+    env |= {
+        "CCEE_WEBHOOK_DATA_DIR": str(tmp_path),
+        "CCEE_WEBHOOK_TOKENS": f"P:{TOKEN}",
+        "CCEE_WEBHOOK_PUBLISH_AFTER_MS": "0",
+    }
+    proc = subprocess.run(
+        [CLI, "serve", "--port", "0"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2
+    assert "publish-after must be > 0 ms" in proc.stderr
+    assert TOKEN not in proc.stderr
+
+
 def test_insecure_mode_and_default_body_limit(receiver_factory: Callable[..., Receiver]) -> None:
     rcv = receiver_factory("--insecure-no-token", tokens=None)
     tid = str(uuid.uuid4())

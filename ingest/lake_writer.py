@@ -25,6 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import BinaryIO, Generic, Protocol, TypeVar
@@ -181,19 +182,14 @@ class ParquetBatchFiles(Generic[Row]):
         _write_parquet(self.to_arrow([]), io.BytesIO())
 
 
+@dataclass(slots=True)
 class _Job(Generic[Row]):
     """One flush handed to a flusher thread; `done` resolves on the loop when it is answered."""
 
-    __slots__ = ("batch", "done", "rows", "started")
-
-    def __init__(
-        self,
-        rows: list[Row],
-        batch: list[tuple[Row, asyncio.Future[None]]],
-        started: float,
-        done: asyncio.Future[None],
-    ) -> None:
-        self.rows, self.batch, self.started, self.done = rows, batch, started, done
+    rows: list[Row]
+    batch: list[tuple[Row, asyncio.Future[None]]]
+    started: float
+    done: asyncio.Future[None]
 
 
 class GroupCommitWriter(Generic[Row]):

@@ -33,7 +33,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest.lake_schema import NOTIFICACOES, NOTIFICACOES_SCHEMA, lake_root, partition_dir
+from ingest.lake_schema import NOTIFICACOES, NOTIFICACOES_SCHEMA, partition_dir
+from settings import lake_root
 from pipelines.core.catalog import load_entidades
 from pipelines.core.lake import partition_files
 from pipelines.core.lake_tables import load_notificacoes

@@ -21,7 +21,6 @@ ca_bundle = "/etc/ccee/ca.pem"      # optional: CA that signs CCEE's (or the sim
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,9 +29,13 @@ import msgspec
 
 from ccee.contract import PILOT_URL, PRODUCTION_URL
 from ccee.errors import ConfigError
+from settings import (
+    ENV_PREFIX,
+    SettingsError,
+    config_file_path,
+    load_config_file,
+)
 
-ENV_PREFIX = "CCEE_WEBHOOK_"
-DEFAULT_CONFIG_FILE = "ccee-webhook.toml"
 ENV_PROFILE_NAME = "default"
 
 _URL_ALIASES = {
@@ -129,14 +132,11 @@ def _path(value: Any) -> Path | None:
 
 
 def config_path(env: Mapping[str, str]) -> Path | None:
-    explicit = env.get(f"{ENV_PREFIX}CONFIG")
-    if explicit:
-        path = Path(explicit).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"{ENV_PREFIX}CONFIG points to {path}, which is not a file")
-        return path
-    default = Path(DEFAULT_CONFIG_FILE)
-    return default if default.is_file() else None
+    """The shared TOML file (settings.config_file_path), errors as ConfigError."""
+    try:
+        return config_file_path(env)
+    except SettingsError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _env_profile(env: Mapping[str, str], default_url: str) -> Profile | None:
@@ -165,12 +165,10 @@ def load_profiles(
     """Every configured profile (TOML tables + the environment's `default`); {} if none."""
     env = os.environ if env is None else env
     path = path if path is not None else config_path(env)
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    try:
+        _, data = load_config_file(env, path)
+    except SettingsError as exc:
+        raise ConfigError(str(exc)) from None
     env_url = env.get(f"{ENV_PREFIX}CCEE_URL")
     default_url = resolve_url(env_url or str(data.get("url") or "production"))
     profiles: dict[str, Profile] = {}

@@ -24,6 +24,7 @@ import msgspec
 import yaml
 
 from ccee.mensagem import is_event_code
+from settings import TOKENS_ENV, SettingsError, tokens_from_env
 
 _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECRET_QUERY_KEYS = re.compile(r"token|key|secret|senha|password|sig", re.IGNORECASE)
@@ -85,11 +86,12 @@ class Redactor:
     @classmethod
     def from_env(cls, env: Mapping[str, str], extra: Iterable[str] = ()) -> Redactor:
         """Secrets known from the environment: receiver tokens and any *TOKEN*/*SECRET* var."""
-        tokens = []
-        for item in env.get("CCEE_WEBHOOK_TOKENS", "").split(","):
-            item = item.strip()
-            if item:
-                tokens.append(item.split(":", 1)[1] if ":" in item else item)
+        try:
+            tokens = [t.token for t in tokens_from_env(env)]
+        except SettingsError:
+            # A malformed token list is the receiver's to refuse; redact what can be read.
+            raw = env.get(TOKENS_ENV, "").split(",")
+            tokens = [item.rpartition(":")[2].strip() for item in raw]
         tokens += [v for k, v in env.items() if _SECRET_ENV_NAME.search(k) and len(v) >= 8]
         return cls([*tokens, *extra])
 

@@ -31,7 +31,7 @@ from ingest.auth import (
     split_token,
 )
 from ingest.fsops import FileOps
-from ingest.lake_schema import NOTIFICACOES, QUARANTINE_BODY_LIMIT, QUARENTENA, lake_root
+from ingest.lake_schema import NOTIFICACOES, QUARANTINE_BODY_LIMIT, QUARENTENA
 from ingest.lake_writer import (
     DiscardingWriter,
     FsyncPerRequestWriter,
@@ -44,9 +44,9 @@ from ingest.metrics import Metrics
 from ingest.openapi import OPENAPI_JSON
 from ingest.problems import problem
 from ingest.records import Entrega, Rejeicao, entregas_table, rejeicoes_table
-from ingest.settings import SenderToken, Settings
 from ingest.validation import Rejected, TooLarge, check_content_type, decode_body
 from ingest.wal import WalLake
+from settings import ReceiverSettings, SenderToken, lake_root
 
 log = logging.getLogger("ingest.access")
 errors_log = logging.getLogger("ingest.app")
@@ -66,7 +66,7 @@ def redact_path(path: str) -> str:
 class Receiver:
     """Per-process state: tokens, writers, metrics; `handle` implements the callback contract."""
 
-    def __init__(self, settings: Settings, ops: FileOps | None = None) -> None:
+    def __init__(self, settings: ReceiverSettings, ops: FileOps | None = None) -> None:
         self.settings = settings
         self.instancia = settings.resolved_instance_id()
         self.tokens = TokenMatcher(settings.tokens)
@@ -288,7 +288,7 @@ class Receiver:
         return Response(content=b'{"status":"pronto"}', media_type="application/json")
 
 
-def create_app(settings: Settings, ops: FileOps | None = None) -> Litestar:
+def create_app(settings: ReceiverSettings, ops: FileOps | None = None) -> Litestar:
     """Build the receiver. `ops` is the lake's filesystem seam (tests inject disk failures)."""
     settings.validate()
     receiver = Receiver(settings, ops)

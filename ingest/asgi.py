@@ -13,7 +13,7 @@ from litestar import Litestar
 
 from ingest.app import create_app
 from ingest.logs import configure_logging
-from ingest.settings import Settings, settings_from_env
+from settings import ReceiverSettings, receiver_settings
 
 SETTINGS_ENV = "CCEE_WEBHOOK_SERVE_SETTINGS"
 
@@ -21,6 +21,6 @@ SETTINGS_ENV = "CCEE_WEBHOOK_SERVE_SETTINGS"
 def app_from_env() -> Litestar:
     """Factory for `uvicorn ingest.asgi:app_from_env --factory` and for serve's workers."""
     raw = os.environ.get(SETTINGS_ENV)
-    settings = msgspec.json.decode(raw, type=Settings) if raw else settings_from_env()
+    settings = msgspec.json.decode(raw, type=ReceiverSettings) if raw else receiver_settings()
     configure_logging(os.environ.get("CCEE_WEBHOOK_LOG_LEVEL", "info"))
     return create_app(settings)

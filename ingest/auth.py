@@ -11,7 +11,7 @@ import hmac
 import ipaddress
 from collections.abc import Iterable
 
-from ingest.settings import SenderToken
+from settings import SenderToken
 
 REDACTED = "***"
 #: Callbacks arrive at PREFIX/{token}[/anything]: the segment after it is the secret.

@@ -10,12 +10,10 @@ from __future__ import annotations
 import os
 from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-#: CCEE's calendar: every day partition in the product uses it.
-SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+from settings import ccee_day
 
 NOTIFICACOES = "notificacoes"
 QUARENTENA = "quarentena"
@@ -59,16 +57,9 @@ QUARENTENA_SCHEMA = pa.schema(
 SCHEMAS: dict[str, pa.Schema] = {NOTIFICACOES: NOTIFICACOES_SCHEMA, QUARENTENA: QUARENTENA_SCHEMA}
 
 
-def lake_root(data_dir: str | os.PathLike[str]) -> Path:
-    """`$CCEE_WEBHOOK_DATA_DIR/lake`."""
-    return Path(data_dir) / "lake"
-
-
 def partition_day(recebido_em: datetime) -> date:
-    """The São Paulo calendar day of an aware timestamp (naive ones are taken as UTC)."""
-    if recebido_em.tzinfo is None:
-        raise ValueError("recebido_em must be timezone-aware (UTC)")
-    return recebido_em.astimezone(SAO_PAULO).date()
+    """The São Paulo calendar day of an aware timestamp (the lake's `dt=`)."""
+    return ccee_day(recebido_em)
 
 
 def partition_name(day: date) -> str:

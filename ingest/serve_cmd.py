@@ -18,7 +18,7 @@ import sys
 import click
 import msgspec
 
-from ingest.settings import SettingsError, parse_size, settings_from_env
+from settings import SettingsError, parse_size, receiver_settings
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -138,7 +138,7 @@ def serve(
     from ingest.logs import configure_logging
 
     try:
-        settings = settings_from_env(
+        settings = receiver_settings(
             data_dir=data_dir,
             insecure_no_token=insecure_no_token or None,
             tls_cert=tls_cert,

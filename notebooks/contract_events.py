@@ -6,16 +6,9 @@ app = marimo.App(width="medium", app_title="Eventos de contrato — ccee-webhook
 with app.setup:
     # Eventos de contrato (table eventos_contrato). Script: `python notebooks/contract_events.py
     # -- --warehouse PATH`; app: `marimo run notebooks/contract_events.py`.
-    import sys
-    from pathlib import Path
-
-    _here = str(Path(__file__).resolve().parent)
-    if _here not in sys.path:
-        sys.path.insert(0, _here)
-
     import marimo as mo
-    import report_kit as kit
-    from report_kit import charts, contratos, ui
+    import notebooks.report_kit as kit
+    from notebooks.report_kit import charts, contratos, ui
 
 
 @app.cell(hide_code=True)

@@ -9,17 +9,11 @@ with app.setup:
     # `python notebooks/delivery_health.py -- --warehouse PATH`, or export it with
     # `ccee-webhook report`.
     import datetime as dt
-    import sys
-    from pathlib import Path
     from zoneinfo import ZoneInfo
 
-    _here = str(Path(__file__).resolve().parent)
-    if _here not in sys.path:
-        sys.path.insert(0, _here)
-
     import marimo as mo
-    import report_kit as kit
-    from report_kit import charts, entrega, ui
+    import notebooks.report_kit as kit
+    from notebooks.report_kit import charts, entrega, ui
 
 
 @app.cell(hide_code=True)

@@ -6,16 +6,9 @@ app = marimo.App(width="medium", app_title="Eventos de montante de energia — c
 with app.setup:
     # Eventos de montante de energia (table eventos_montante_energia). Script:
     # `python notebooks/energy_amount_events.py -- --warehouse PATH`.
-    import sys
-    from pathlib import Path
-
-    _here = str(Path(__file__).resolve().parent)
-    if _here not in sys.path:
-        sys.path.insert(0, _here)
-
     import marimo as mo
-    import report_kit as kit
-    from report_kit import charts, montante, ui
+    import notebooks.report_kit as kit
+    from notebooks.report_kit import charts, montante, ui
 
 
 @app.cell(hide_code=True)

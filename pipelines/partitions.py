@@ -8,7 +8,9 @@ from datetime import date
 
 import dagster as dg
 
-TIMEZONE = "America/Sao_Paulo"
+from settings import CCEE_TZ_NAME
+
+TIMEZONE = CCEE_TZ_NAME
 START = "2024-01-01"
 
 diario = dg.DailyPartitionsDefinition(start_date=START, timezone=TIMEZONE, end_offset=1)

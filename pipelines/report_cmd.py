@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import click
 
-DEFAULT_DATA_DIR = "./data"
+from settings import data_dir as default_data_dir
+from settings import reports_dir, warehouse_path
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=lambda: os.environ.get("CCEE_WEBHOOK_DATA_DIR") or DEFAULT_DATA_DIR,
-    show_default="$CCEE_WEBHOOK_DATA_DIR or ./data",
-    help="Data folder: the warehouse is read from DATA_DIR/warehouse.duckdb.",
+    default=None,
+    help="Data folder: the warehouse is read from DATA_DIR/warehouse.duckdb. "
+    "[default: $CCEE_WEBHOOK_DATA_DIR, else data_dir in ccee-webhook.toml, else ./data]",
 )
 @click.option(
     "--warehouse",
@@ -40,7 +40,7 @@ DEFAULT_DATA_DIR = "./data"
     help="Export only this report (repeatable). Default: all.",
 )
 def report(
-    data_dir: Path, warehouse: Path | None, output_dir: Path | None, only: tuple[str, ...]
+    data_dir: Path | None, warehouse: Path | None, output_dir: Path | None, only: tuple[str, ...]
 ) -> None:
     """Export the HTML reports (contract events, energy-amount events, delivery health).
 
@@ -50,8 +50,9 @@ def report(
     """
     from pipelines.defs.reports.export import RELATORIOS, ExportError, export_report
 
-    wh = warehouse or data_dir / "warehouse.duckdb"
-    out = output_dir or data_dir / "reports"
+    folder = default_data_dir(data_dir)
+    wh = warehouse or warehouse_path(folder)
+    out = output_dir or reports_dir(folder)
     chosen = [r for r in RELATORIOS if not only or r.nome in only]
     if not wh.exists():
         click.echo(f"note: {wh} does not exist yet; the reports will say so", err=True)

@@ -11,6 +11,7 @@ import duckdb
 
 from pipelines.core import db
 from pipelines.core.results import Pagina
+from settings import DEFAULT_DATA_DIR, warehouse_path
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +23,12 @@ class WarehouseResource(dg.ConfigurableResource):
     read-only readers can open the file between runs.
     """
 
-    data_dir: str = "./data"
+    data_dir: str = str(DEFAULT_DATA_DIR)
     lock_timeout_s: float = 120.0
 
     @property
     def path(self) -> Path:
-        return Path(self.data_dir) / "warehouse.duckdb"
+        return warehouse_path(self.data_dir)
 
     def connect(self, read_only: bool = False) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
         return db.connect(self.path, read_only=read_only, lock_timeout_s=self.lock_timeout_s)

@@ -5,19 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import sys
 from datetime import datetime
 from pathlib import Path
 
 import click
 
+from settings import data_dir
 from simulator.catalog import DEFAULT_CODES, Catalog
 from simulator.dispatcher import DispatchSettings
 
 
 def _default_db() -> Path:
-    return Path(os.environ.get("CCEE_WEBHOOK_DATA_DIR") or "./data") / "simulator.sqlite3"
+    return data_dir() / "simulator.sqlite3"
 
 
 def _parse_start(value: str | None) -> datetime | None:

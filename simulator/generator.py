@@ -16,10 +16,11 @@ from datetime import date, datetime, timedelta
 import msgspec
 
 from ccee.mensagem import Metadado
+from settings import ccee_day
 from simulator.catalog import Catalog
 from simulator.clock import VirtualClock
 from simulator.events import SimEvent
-from simulator.timefmt import dia_sao_paulo, metadata_timestamp
+from simulator.timefmt import metadata_timestamp
 
 #: state -> [(next event code, weight)]; a state is the last event code of the contract.
 TRANSITIONS: dict[str, list[tuple[str, float]]] = {
@@ -92,7 +93,7 @@ class ContractBook:
                 self._ids.add(cid)
                 break
         k = 2 if len(self._perfis) > 1 and rng.random() < 0.3 else 1
-        start = dia_sao_paulo(when).replace(day=1)
+        start = ccee_day(when).replace(day=1)
         return Contrato(
             id_contrato=cid,
             perfis=rng.sample(self._perfis, k),

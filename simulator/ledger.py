@@ -13,8 +13,9 @@ from datetime import date, datetime
 import msgspec
 
 from ccee.contract import SITUACAO_AGUARDANDO, SITUACAO_EXPIRADO, SITUACAO_NOTIFICADO
+from settings import ccee_day
 from simulator.db import Database
-from simulator.timefmt import dia_sao_paulo, from_db, to_db
+from simulator.timefmt import from_db, to_db
 
 
 class Notificacao(msgspec.Struct, frozen=True):
@@ -103,7 +104,7 @@ class Ledger:
                     corpo,
                     SITUACAO_AGUARDANDO,
                     to_db(data_origem),
-                    dia_sao_paulo(data_origem).isoformat(),
+                    ccee_day(data_origem).isoformat(),
                 ),
             )
 

@@ -1,12 +1,11 @@
-"""CCEE's timestamp spellings and calendar (one place, so SOAP, ledger and metadata agree)."""
+"""CCEE's timestamp spellings, in one place so SOAP, ledger and metadata agree.
+
+CCEE's calendar (which day an instant belongs to) lives in `settings.calendar`.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
-
-#: CCEE's calendar: `periodo/dia` is a São Paulo calendar day (docs/contracts.md).
-SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+from datetime import UTC, datetime
 
 
 def soap_timestamp(dt: datetime) -> str:
@@ -19,10 +18,6 @@ def metadata_timestamp(dt: datetime) -> str:
     utc = dt.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
-
-def dia_sao_paulo(dt: datetime) -> date:
-    """The São Paulo calendar day of an instant (the `dia` filter's calendar)."""
-    return dt.astimezone(SAO_PAULO).date()
 
 
 def to_db(dt: datetime) -> str:

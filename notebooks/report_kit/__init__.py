@@ -5,7 +5,7 @@ read-only DuckDB connection) so tests can assert on the numbers, and every chart
 function that also knows how to say "no data yet".
 """
 
-from report_kit.warehouse import (
+from notebooks.report_kit.warehouse import (
     TZ,
     Periodo,
     Warehouse,

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pandas as pd
 
-from report_kit import eventos as ev
-from report_kit.warehouse import TUDO, Periodo, Warehouse, sp_day, sp_local
+from notebooks.report_kit import eventos as ev
+from notebooks.report_kit.warehouse import TUDO, Periodo, Warehouse, sp_day, sp_local
 
 TABELA = "eventos_contrato"
 #: Events after which a contract should see nothing else.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from report_kit.warehouse import TUDO, Periodo, Warehouse, sp_day, sp_local
+from notebooks.report_kit.warehouse import TUDO, Periodo, Warehouse, sp_day, sp_local
 
 CONTAGENS = (
     "notificacoes",

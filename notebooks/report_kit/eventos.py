@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from report_kit.warehouse import Periodo, Warehouse, in_list, sp_day
+from notebooks.report_kit.warehouse import Periodo, Warehouse, in_list, sp_day
 
 
 def momento(alias: str = "") -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from report_kit import eventos as ev
-from report_kit.warehouse import TUDO, Periodo, Warehouse, sp_day
+from notebooks.report_kit import eventos as ev
+from notebooks.report_kit.warehouse import TUDO, Periodo, Warehouse, sp_day
 
 TABELA = "eventos_montante_energia"
 MOMENTO = ev.momento()

@@ -17,18 +17,15 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from settings import CCEE_TZ_NAME, warehouse_path
+
 #: CCEE's calendar; every time shown to a person is in this zone.
-TZ = "America/Sao_Paulo"
-DEFAULT_DATA_DIR = "./data"
-WAREHOUSE_FILE = "warehouse.duckdb"
+TZ = CCEE_TZ_NAME
 
 
 def resolve_warehouse_path(override: str | os.PathLike[str] | None = None) -> Path:
-    """Explicit path (CLI ``--warehouse``) > $CCEE_WEBHOOK_DATA_DIR/warehouse.duckdb > ./data."""
-    if override:
-        return Path(override)
-    data_dir = os.environ.get("CCEE_WEBHOOK_DATA_DIR") or DEFAULT_DATA_DIR
-    return Path(data_dir) / WAREHOUSE_FILE
+    """Explicit path (CLI ``--warehouse``) > the data folder's warehouse (settings.data_dir)."""
+    return Path(override) if override else warehouse_path()
 
 
 #: How long a query waits for Dagster to release the file before giving up.

@@ -19,8 +19,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest.lake_schema import SCHEMAS, is_data_file, lake_root, partition_dir
+from ingest.lake_schema import SCHEMAS, is_data_file, partition_dir
 from pipelines.core.lake import COMPACTED_PREFIX, SOURCES_KEY, compacted_sources
+from settings import lake_root
 
 
 class CompactionError(RuntimeError):

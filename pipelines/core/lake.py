@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from ingest.lake_schema import is_data_file, lake_root, partition_dir
+from ingest.lake_schema import is_data_file, partition_dir
+from settings import lake_root
 
 #: Compacted files start with this prefix and list their sources under this footer key.
 COMPACTED_PREFIX = "compactado-"

@@ -5,13 +5,14 @@ import os
 import dagster as dg
 
 from pipelines.resources import CCEEResource, WarehouseResource
+from settings import DATA_DIR_ENV
+from settings import data_dir as default_data_dir
 
 
 def data_dir() -> str | dg.EnvVar:
-    """`CCEE_WEBHOOK_DATA_DIR` when set (resolved at run time), else the documented `./data`."""
-    return (
-        dg.EnvVar("CCEE_WEBHOOK_DATA_DIR") if os.environ.get("CCEE_WEBHOOK_DATA_DIR") else "./data"
-    )
+    """`CCEE_WEBHOOK_DATA_DIR` when set (an EnvVar, resolved at run time), else the settings
+    home's default (TOML `data_dir`, else `./data`)."""
+    return dg.EnvVar(DATA_DIR_ENV) if os.environ.get(DATA_DIR_ENV) else str(default_data_dir())
 
 
 @dg.definitions

@@ -9,7 +9,7 @@ import pytest
 from ccee_test_server import FakeCCEE, RunningServer
 from click.testing import CliRunner, Result
 
-from ingest.cli import main
+from ccee_webhook.cli import main
 
 TOKEN = "tok-secret-7f3a9c1e55"
 WRITE_OPS = {

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from ccee.client import CCEEClient
 from ccee.config import Profile, Secret
 from ccee.errors import AuthError
-from ingest.cli import main
+from ccee_webhook.cli import main
 from simulator.core import SimulatorConfig
 from simulator.participants import Participant
 from simulator.server import TLSConfig, run_simulator

@@ -34,7 +34,7 @@ def _command() -> list[str]:
     script = Path(sys.executable).with_name("ccee-webhook")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "import sys; from ingest.cli import main; sys.exit(main())"]
+    return [sys.executable, "-c", "import sys; from ccee_webhook.cli import main; sys.exit(main())"]
 
 
 def _clean_env(data_dir: Path) -> dict[str, str]:

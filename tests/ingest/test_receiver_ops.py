@@ -33,7 +33,7 @@ from ingest_support import (
 
 from ingest.app import create_app
 from ingest.fsops import FileOps
-from ingest.settings import SenderToken, Settings
+from settings import ReceiverSettings, SenderToken
 
 
 def tids_in_lake(data_dir: Path) -> list[str]:
@@ -250,7 +250,7 @@ class FullDisk(FileOps):
 
 
 def test_full_disk_via_filesystem_seam_is_503_never_201(tmp_path: Path) -> None:
-    settings = Settings(data_dir=str(tmp_path), tokens=(SenderToken(TOKEN, "P"),))
+    settings = ReceiverSettings(data_dir=str(tmp_path), tokens=(SenderToken(TOKEN, "P"),))
     with (
         ThreadedServer(create_app(settings, ops=FullDisk())) as srv,
         httpx.Client(base_url=srv.url) as client,

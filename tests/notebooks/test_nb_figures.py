@@ -6,8 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-import report_kit as kit
-from report_kit import contratos, entrega, montante
+import notebooks.report_kit as kit
+from notebooks.report_kit import contratos, entrega, montante
 
 
 @pytest.fixture()

@@ -17,10 +17,10 @@ from ingest.lake_schema import (
     NOTIFICACOES_SCHEMA,
     QUARENTENA,
     QUARENTENA_SCHEMA,
-    lake_root,
     partition_day,
     partition_dir,
 )
+from settings import lake_root
 
 
 @dataclass

@@ -14,7 +14,8 @@ import pyarrow.parquet as pq
 from pl_helpers import LAKE_ASSETS, Runner, query
 from pl_lake import Entrega, write_notificacoes
 
-from ingest.lake_schema import NOTIFICACOES, lake_root, partition_dir
+from ingest.lake_schema import NOTIFICACOES, partition_dir
+from settings import lake_root
 from pipelines.core.compaction import compact_day
 from pipelines.core.lake import partition_files
 from pipelines.defs.lake.sensors import lago_sensor

@@ -15,7 +15,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from ingest.lake_schema import SAO_PAULO
+from settings import CCEE_TZ
 from pipelines.defs.catalog.assets import eventos_entidades
 from pipelines.defs.lake.assets import notificacoes_e_metadados, quarentena
 from pipelines.defs.results.assets import resultados_notificacao
@@ -30,7 +30,7 @@ SLA = [sla_entrega]
 
 
 def sp_day(ts: datetime) -> date:
-    return ts.astimezone(SAO_PAULO).date()
+    return ts.astimezone(CCEE_TZ).date()
 
 
 def materialize(

@@ -139,11 +139,11 @@ class SeamDisk(Disk):
 
     def __init__(self, data_dir: Path) -> None:
         from ingest.app import create_app
-        from ingest.settings import Settings, parse_tokens
+        from settings import ReceiverSettings, parse_tokens
 
         self.data_dir = data_dir
         self.ops = QuotaOps()
-        settings = Settings(
+        settings = ReceiverSettings(
             data_dir=str(data_dir), tokens=parse_tokens(TOKENS_ENV), instance_id="diskfull"
         )
         self.sock = socket.socket()

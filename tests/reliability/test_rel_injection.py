@@ -19,7 +19,7 @@ import msgspec
 import pytest
 from rel_helpers import TOKEN, lake_rows, start_receiver
 
-from ingest.lake_schema import SAO_PAULO
+from settings import CCEE_TZ
 from pipelines.defs.catalog.assets import eventos_entidades
 from pipelines.defs.lake.assets import notificacoes_e_metadados, quarentena
 from pipelines.resources import CCEEResource, WarehouseResource
@@ -99,7 +99,7 @@ def test_hostile_names_stay_data(data_dir: Path) -> None:
     assert len(lake_rows(data_dir, "SELECT * FROM t", "quarentena")) == len(BAD_CODES)
 
     # Through Dagster into the warehouse.
-    partition = datetime.now(UTC).astimezone(SAO_PAULO).date().isoformat()
+    partition = datetime.now(UTC).astimezone(CCEE_TZ).date().isoformat()
     result = dg.materialize(
         [notificacoes_e_metadados, eventos_entidades, quarentena],
         resources={"warehouse": WarehouseResource(data_dir=str(data_dir)), "ccee": CCEEResource()},

@@ -19,7 +19,7 @@ from sim_helpers import Clients, headers
 
 @contextmanager
 def _simulate(tmp_path: Path, env: dict[str, str], *args: str) -> Iterator[list[str]]:
-    cmd = [sys.executable, "-c", "from ingest.cli import main; main()", "simulate",
+    cmd = [sys.executable, "-c", "from ccee_webhook.cli import main; main()", "simulate",
            "--port", "0", "--db", str(tmp_path / "cli.sqlite3"), *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env)
@@ -95,7 +95,7 @@ def test_partial_credentials_are_refused(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CCEE_WEBHOOK_")}
     env["CCEE_WEBHOOK_USERNAME"] = "so-o-usuario"
     proc = subprocess.run(
-        [sys.executable, "-c", "from ingest.cli import main; main()", "simulate", "--port", "0",
+        [sys.executable, "-c", "from ccee_webhook.cli import main; main()", "simulate", "--port", "0",
          "--db", str(tmp_path / "x.sqlite3")],
         capture_output=True, text=True, env=env, timeout=60,
     )

@@ -21,11 +21,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-TZ = ZoneInfo("America/Sao_Paulo")
-#: The repository's notebooks/ folder (this file is pipelines/defs/reports/export.py).
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[3] / "notebooks"
+from notebooks import NOTEBOOKS_DIR
+from settings import CCEE_TZ, CCEE_TZ_NAME
 
 
 @dataclass(frozen=True)
@@ -169,7 +167,7 @@ def render_page(titulo: str, outputs: Iterable[Any], fonte: str) -> str:
     charts: list[dict[str, Any]] = []
     cells = [h for h in (render_output(o, charts) for o in outputs) if h]
     body = "\n".join(f'<section class="celula">{c}</section>' for c in cells)
-    agora = dt.datetime.now(TZ).strftime("%d/%m/%Y %H:%M")
+    agora = dt.datetime.now(CCEE_TZ).strftime("%d/%m/%Y %H:%M")
     vega = "<script>" + vega_bundle().replace("</script", "<\\/script") + "</script>"
     if not charts:
         vega = ""
@@ -177,7 +175,7 @@ def render_page(titulo: str, outputs: Iterable[Any], fonte: str) -> str:
         '<!DOCTYPE html>\n<html lang="pt-BR"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(titulo)} — ccee-webhook</title><style>{CSS}</style>{vega}"
-        f'</head><body>\n{body}\n<footer>Gerado em {agora} (America/Sao_Paulo) a partir de '
+        f'</head><body>\n{body}\n<footer>Gerado em {agora} ({CCEE_TZ_NAME}) a partir de '
         f"<code>{html.escape(fonte)}</code> por ccee-webhook.</footer>"
         f'<script type="application/json" id="ccee-specs">{_script_json(charts)}</script>'
         f"<script>{SCRIPT}</script></body></html>\n"

@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from zoneinfo import ZoneInfo
 
 import click
 import httpx
@@ -31,12 +30,13 @@ import msgspec
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ingest.demo_procs import Child, ChildError, wait_until
-from ingest.demo_sim import LedgerStats, SimAdmin
-from ingest.demo_summary import CceeSide, Injected, Summary, read_warehouse, render
+from ccee_webhook.demo.processes import Child, ChildError, wait_until
+from ccee_webhook.demo.summary import CceeSide, Injected, Summary, read_warehouse, render
+from settings import CCEE_TZ as SP
+from settings import data_dir
+from simulator.admin_client import LedgerStats, SimAdmin
 
-SP = ZoneInfo("America/Sao_Paulo")
-SUBSCRIPTIONS = Path(__file__).with_name("demo_subscriptions.yaml")
+SUBSCRIPTIONS = Path(__file__).with_name("subscriptions.yaml")
 MARKER = ".ccee-webhook-demo"
 PERFIL = "88888"
 USERNAME = "demo.integracao"
@@ -69,7 +69,7 @@ INTERRUPTED: list[str] = []
 
 
 def _default_dir() -> Path:
-    return Path(os.environ.get("CCEE_WEBHOOK_DATA_DIR") or "./data") / "demo"
+    return data_dir() / "demo"
 
 
 def prepare_folder(folder: Path, keep: bool) -> None:
@@ -491,7 +491,7 @@ class Demo:
         return sorted(days)
 
     def phase_pipeline(self) -> tuple[list[str], list[str], list[date]]:
-        from ingest.demo_pipeline import materialize, prepare_home
+        from ccee_webhook.demo.pipeline import materialize, prepare_home
 
         home = prepare_home(self.folder / "dagster_home")
         lake = self.lake_days()

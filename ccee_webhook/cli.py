@@ -1,4 +1,4 @@
-"""The `ccee-webhook` command: one entry point, each subcommand owned by its part.
+"""The `ccee-webhook` command: one entry point; each subcommand lives in the part it drives.
 
 Subcommands are imported lazily so that `ccee-webhook --help` stays fast and a part's heavy
 imports (Dagster, zeep) are paid only by the command that needs them.
@@ -19,7 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "prefs": ("ccee.cli:prefs", "Manage notification preferences (subscriptions)."),
     "results": ("ccee.cli:results", "List delivery results of notifications."),
     "report": ("pipelines.report_cmd:report", "Export the HTML reports to data/reports/."),
-    "demo": ("ingest.demo:demo", "Run the whole product end to end on one machine."),
+    "demo": ("ccee_webhook.demo.command:demo", "Run the whole product end to end on one machine."),
 }
 
 

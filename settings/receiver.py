@@ -1,4 +1,19 @@
-"""Receiver settings: flags override environment (`CCEE_WEBHOOK_*`); secrets only from env/files."""
+"""The receiver's settings: flags > environment (`CCEE_WEBHOOK_*`) > TOML `[receiver]` > defaults.
+
+Secrets (the URL tokens) come only from the environment or a tokens file (settings/tokens.py).
+
+```toml
+[receiver]
+tokens_file = "/run/secrets/ccee-tokens"   # PERFIL:TOKEN lines; never the tokens themselves
+allow_ips = ["200.0.0.0/24"]
+max_body = "1MiB"
+commit_delay_ms = 10
+publish_after_ms = 1000
+instance_id = "rcv-a-{pid}"
+tls_cert = "/etc/ccee-webhook/cert.pem"
+tls_key = "/etc/ccee-webhook/key.pem"
+```
+"""
 
 from __future__ import annotations
 
@@ -7,33 +22,23 @@ import os
 import socket
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
+from settings.config_file import ENV_PREFIX, SettingsError, load_config_file, table
+from settings.paths import data_dir
+from settings.tokens import SenderToken, tokens_from_env
+
 DEFAULT_MAX_BODY = 1024 * 1024
+DEFAULT_COMMIT_DELAY_MS = 10.0
+DEFAULT_PUBLISH_AFTER_MS = 1000.0
 
 Persistence = Literal["group-commit", "fsync-per-request", "off"]
 
 
-class SettingsError(ValueError):
-    """Invalid configuration; the message never contains a token."""
-
-
-class SenderToken(msgspec.Struct, frozen=True):
-    """A URL token and the participant profile it is labelled with (`PERFIL:TOKEN`)."""
-
-    token: str
-    perfil: str | None = None
-
-    def __repr__(self) -> str:  # never print the secret
-        return f"SenderToken(token='***', perfil={self.perfil!r})"
-
-    __str__ = __repr__
-
-
-class Settings(msgspec.Struct, frozen=True, kw_only=True):
-    data_dir: str = "./data"
+class ReceiverSettings(msgspec.Struct, frozen=True, kw_only=True):
+    data_dir: str = "data"
     tokens: tuple[SenderToken, ...] = ()
     insecure_no_token: bool = False
     max_body: int = DEFAULT_MAX_BODY
@@ -47,10 +52,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_requests: bool = True
     #: Group commit: longest a queued row waits for others to share its flush. Only matters
     #: under load: a batch is flushed at once when no other request is about to join it.
-    commit_delay_ms: float = 10.0
+    commit_delay_ms: float = DEFAULT_COMMIT_DELAY_MS
     #: Rows are durable in the write-ahead log when answered 201 and reach the lake's Parquet
     #: files at the latest this long after (immediately when the receiver goes idle).
-    publish_after_ms: float = 1000.0
+    publish_after_ms: float = DEFAULT_PUBLISH_AFTER_MS
 
     def resolved_instance_id(self) -> str:
         """The configured id (`{pid}` expands to the process id) or `<hostname>-<pid>`."""
@@ -58,7 +63,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             return self.instance_id.replace("{pid}", str(os.getpid()))
         return f"{socket.gethostname()}-{os.getpid()}"
 
-    def validate(self) -> Settings:
+    def validate(self) -> ReceiverSettings:
         """Check invariants the server relies on; returns self for chaining."""
         if not self.tokens and not self.insecure_no_token:
             raise SettingsError(
@@ -82,28 +87,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return self
 
 
-def parse_tokens(text: str) -> tuple[SenderToken, ...]:
-    """`tok1,PERFIL:tok2` → tokens; blank entries are ignored."""
-    out = []
-    for raw in text.replace("\n", ",").split(","):
-        entry = raw.strip()
-        if not entry:
-            continue
-        perfil, sep, token = entry.rpartition(":")
-        if not sep:
-            perfil, token = "", entry
-        token = token.strip()
-        if not token:
-            raise SettingsError("empty token in CCEE_WEBHOOK_TOKENS")
-        if any(c in token for c in "/?#%") or any(c.isspace() for c in token):
-            raise SettingsError(
-                "a token in CCEE_WEBHOOK_TOKENS contains characters not allowed in a URL "
-                "path segment ('/', '?', '#', '%' or whitespace)"
-            )
-        out.append(SenderToken(token=token, perfil=perfil.strip() or None))
-    return tuple(out)
-
-
 def parse_size(text: str) -> int:
     """`1048576`, `512KiB`, `1MiB`, `2MB` → bytes."""
     units = {"": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2}
@@ -119,25 +102,43 @@ def _split(text: str | None) -> tuple[str, ...]:
     return tuple(p.strip() for p in (text or "").split(",") if p.strip())
 
 
-def settings_from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-    """Build settings from `CCEE_WEBHOOK_*`; keyword overrides (from flags) win when not None."""
+#: TOML `[receiver]` key → (environment variable, parser)
+_SOURCES: dict[str, tuple[str, Any]] = {
+    "max_body": ("MAX_BODY", lambda v: parse_size(str(v))),
+    "allow_ips": ("ALLOW_IPS", lambda v: _split(v) if isinstance(v, str) else tuple(v)),
+    "tls_cert": ("TLS_CERT", str),
+    "tls_key": ("TLS_KEY", str),
+    "instance_id": ("INSTANCE_ID", str),
+    "commit_delay_ms": ("COMMIT_DELAY_MS", float),
+    "publish_after_ms": ("PUBLISH_AFTER_MS", float),
+}
+
+
+def receiver_settings(
+    env: Mapping[str, str] | None = None, **overrides: object
+) -> ReceiverSettings:
+    """Settings from flags (`overrides`, when not None) > env > TOML `[receiver]` > defaults."""
     env = os.environ if env is None else env
-    tokens_text = env.get("CCEE_WEBHOOK_TOKENS", "")
-    tokens_file = env.get("CCEE_WEBHOOK_TOKENS_FILE")
-    if tokens_file:
-        tokens_text += "," + Path(tokens_file).read_text(encoding="utf-8")
+    path, data = load_config_file(env)
+    toml = table(data, "receiver", path)
+    unknown = set(toml) - {*_SOURCES, "tokens_file"}
+    if unknown:
+        raise SettingsError(
+            f"{path} [receiver]: unknown key(s) {', '.join(sorted(unknown))}; known: "
+            f"{', '.join(sorted({*_SOURCES, 'tokens_file'}))}"
+        )
     values: dict[str, object] = {
-        "data_dir": env.get("CCEE_WEBHOOK_DATA_DIR") or "./data",
-        "tokens": parse_tokens(tokens_text),
-        "max_body": parse_size(env.get("CCEE_WEBHOOK_MAX_BODY") or str(DEFAULT_MAX_BODY)),
-        "allow_ips": _split(env.get("CCEE_WEBHOOK_ALLOW_IPS")),
-        "tls_cert": env.get("CCEE_WEBHOOK_TLS_CERT") or None,
-        "tls_key": env.get("CCEE_WEBHOOK_TLS_KEY") or None,
-        "instance_id": env.get("CCEE_WEBHOOK_INSTANCE_ID") or None,
-        "commit_delay_ms": float(env.get("CCEE_WEBHOOK_COMMIT_DELAY_MS") or 10.0),
-        "publish_after_ms": float(env.get("CCEE_WEBHOOK_PUBLISH_AFTER_MS") or 1000.0),
+        "data_dir": str(data_dir(env=env)),
+        "tokens": tokens_from_env(env, toml.get("tokens_file")),
     }
+    for key, (env_name, parse) in _SOURCES.items():
+        raw = env.get(ENV_PREFIX + env_name) or toml.get(key)
+        if raw not in (None, ""):
+            try:
+                values[key] = parse(raw)
+            except ValueError as exc:
+                raise SettingsError(f"invalid {key}: {exc}") from None
     for key, value in overrides.items():
         if value is not None and value != ():
             values[key] = value
-    return msgspec.convert(values, Settings)
+    return msgspec.convert(values, ReceiverSettings)

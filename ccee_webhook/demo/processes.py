@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO
 
 #: Runs the `ccee-webhook` group in a child interpreter (works without the console script).
-_LAUNCH = "import sys; from ingest.cli import main; sys.exit(main(prog_name='ccee-webhook'))"
+_LAUNCH = "import sys; from ccee_webhook.cli import main; sys.exit(main(prog_name='ccee-webhook'))"
 
 
 class ChildError(RuntimeError):

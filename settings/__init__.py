@@ -1,0 +1,67 @@
+"""One home for the settings every part shares, so no default is spelled twice.
+
+Precedence everywhere: command-line flags > environment (`CCEE_WEBHOOK_*`) > the TOML file
+(`$CCEE_WEBHOOK_CONFIG`, default `./ccee-webhook.toml`, the same file that lists CCEE profiles)
+> the defaults below. Secrets (URL tokens, passwords) come only from the environment or from
+files, never from the TOML file itself or from flags.
+
+This package depends on no part of the product; every part may use it.
+"""
+
+from settings.calendar import CCEE_TZ, CCEE_TZ_NAME, ccee_day
+from settings.config_file import (
+    CONFIG_ENV,
+    DEFAULT_CONFIG_FILE,
+    ENV_PREFIX,
+    SettingsError,
+    config_file_path,
+    load_config_file,
+)
+from settings.paths import (
+    DATA_DIR_ENV,
+    DEFAULT_DATA_DIR,
+    data_dir,
+    lake_root,
+    reports_dir,
+    warehouse_path,
+)
+from settings.receiver import (
+    DEFAULT_COMMIT_DELAY_MS,
+    DEFAULT_MAX_BODY,
+    DEFAULT_PUBLISH_AFTER_MS,
+    Persistence,
+    ReceiverSettings,
+    parse_size,
+    receiver_settings,
+)
+from settings.tokens import TOKENS_ENV, TOKENS_FILE_ENV, SenderToken, parse_tokens, tokens_from_env
+
+__all__ = [
+    "CCEE_TZ",
+    "CCEE_TZ_NAME",
+    "CONFIG_ENV",
+    "DATA_DIR_ENV",
+    "DEFAULT_COMMIT_DELAY_MS",
+    "DEFAULT_CONFIG_FILE",
+    "DEFAULT_DATA_DIR",
+    "DEFAULT_MAX_BODY",
+    "DEFAULT_PUBLISH_AFTER_MS",
+    "ENV_PREFIX",
+    "TOKENS_ENV",
+    "TOKENS_FILE_ENV",
+    "Persistence",
+    "ReceiverSettings",
+    "SenderToken",
+    "SettingsError",
+    "ccee_day",
+    "config_file_path",
+    "data_dir",
+    "lake_root",
+    "load_config_file",
+    "parse_size",
+    "parse_tokens",
+    "receiver_settings",
+    "reports_dir",
+    "tokens_from_env",
+    "warehouse_path",
+]

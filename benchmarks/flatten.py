@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 
 from ingest.lake_schema import NOTIFICACOES, NOTIFICACOES_SCHEMA, partition_dir
 from settings import lake_root
-from pipelines.core.catalog import load_entidades
+from pipelines.core.entity_tables import load_entidades
 from pipelines.core.lake import partition_files
 from pipelines.core.lake_tables import load_notificacoes
 

@@ -13,15 +13,15 @@ from settings import CCEE_TZ_NAME
 TIMEZONE = CCEE_TZ_NAME
 START = "2024-01-01"
 
-diario = dg.DailyPartitionsDefinition(start_date=START, timezone=TIMEZONE, end_offset=1)
+daily = dg.DailyPartitionsDefinition(start_date=START, timezone=TIMEZONE, end_offset=1)
 
 
-def dias(context: dg.AssetExecutionContext | dg.OpExecutionContext) -> tuple[date, date]:
+def run_days(context: dg.AssetExecutionContext | dg.OpExecutionContext) -> tuple[date, date]:
     """First and last day of the run's partition (or partition range, for single-run backfills)."""
     keys = context.partition_key_range
     return date.fromisoformat(keys.start), date.fromisoformat(keys.end)
 
 
-def chave_valida(day: date) -> bool:
+def is_partition_key(day: date) -> bool:
     """True when `day` is a partition key that exists now (not before START, not after today)."""
-    return diario.has_partition_key(day.isoformat())
+    return daily.has_partition_key(day.isoformat())

@@ -9,8 +9,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from pipelines.core import db
-from pipelines.core.results import Pagina
+from pipelines.core import connections
+from pipelines.core.results import ResultPage
 from settings import DEFAULT_DATA_DIR, warehouse_path
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,9 @@ class WarehouseResource(dg.ConfigurableResource):
         return warehouse_path(self.data_dir)
 
     def connect(self, read_only: bool = False) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
-        return db.connect(self.path, read_only=read_only, lock_timeout_s=self.lock_timeout_s)
+        return connections.connect(
+            self.path, read_only=read_only, lock_timeout_s=self.lock_timeout_s
+        )
 
 
 class CCEEUnavailable(RuntimeError):
@@ -66,7 +68,9 @@ class CCEEResource(dg.ConfigurableResource):
             )
         return perfis
 
-    def paginas_resultados(self, perfil: str, dia: date, start_page: int = 1) -> Iterator[Pagina]:
+    def paginas_resultados(
+        self, perfil: str, dia: date, start_page: int = 1
+    ) -> Iterator[ResultPage]:
         """Pages of results for one CCEE day, from `start_page` on."""
         from ccee.client import CCEEClient
         from ccee.config import load_profiles

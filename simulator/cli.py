@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 
 from settings import data_dir
-from simulator.catalog import DEFAULT_CODES, Catalog
 from simulator.dispatcher import DispatchSettings
+from simulator.event_catalog import DEFAULT_CODES, EventCatalog
 
 
 def _default_db() -> Path:
@@ -101,7 +101,9 @@ def simulate(
         raise click.UsageError("--tls-client-ca needs --tls-cert/--tls-key")
     try:
         who = default_participant()
-        codes = Catalog.from_file(catalog_file).codes() if catalog_file else list(DEFAULT_CODES)
+        codes = (
+            EventCatalog.from_file(catalog_file).codes() if catalog_file else list(DEFAULT_CODES)
+        )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     config = SimulatorConfig(

@@ -14,18 +14,18 @@ from pathlib import Path
 import msgspec
 
 from ccee.mensagem import Mensagem, Metadado, encode_mensagem, parse_event_code
-from simulator.catalog import DEFAULT_CODES, Catalog
 from simulator.clock import VirtualClock
-from simulator.db import Database
 from simulator.dispatcher import Dispatcher, DispatchSettings
+from simulator.event_catalog import DEFAULT_CODES, EventCatalog
 from simulator.events import SimEvent
 from simulator.generator import EventGenerator
 from simulator.knobs import Knobs
 from simulator.ledger import Ledger
 from simulator.participants import Participant, Participants
 from simulator.preferences import PreferenceStore
-from simulator.retry import CCEE_RETRY, RetryPolicy
+from simulator.retry import CCEE_RETRY, RedeliveryRule
 from simulator.soap_service import SoapService
+from simulator.store import Database
 
 
 class SimulatorConfig(msgspec.Struct):
@@ -39,7 +39,7 @@ class SimulatorConfig(msgspec.Struct):
     events_per_hour: float = 0.0
     seed: int | None = None
     catalog: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_CODES))
-    retry: RetryPolicy = CCEE_RETRY
+    retry: RedeliveryRule = CCEE_RETRY
     dispatch: DispatchSettings = msgspec.field(default_factory=DispatchSettings)
 
 
@@ -51,7 +51,7 @@ class Simulator:
     def __init__(self, config: SimulatorConfig) -> None:
         self.config = config
         self.clock = VirtualClock(config.start, config.time_scale)
-        self.catalog = Catalog(config.catalog)
+        self.catalog = EventCatalog(config.catalog)
         self.participants = Participants(config.participants)
         if config.db_path != ":memory:":
             Path(config.db_path).parent.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ import msgspec
 from simulator.clock import VirtualClock
 from simulator.knobs import Knobs
 from simulator.ledger import Ledger
-from simulator.retry import CCEE_RETRY, RetryPolicy
+from simulator.retry import CCEE_RETRY, RedeliveryRule
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class Dispatcher:
         clock: VirtualClock,
         ledger: Ledger,
         knobs: Knobs,
-        policy: RetryPolicy = CCEE_RETRY,
+        policy: RedeliveryRule = CCEE_RETRY,
         settings: DispatchSettings | None = None,
     ) -> None:
         self._clock = clock

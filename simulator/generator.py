@@ -17,8 +17,8 @@ import msgspec
 
 from ccee.mensagem import Metadado
 from settings import ccee_day
-from simulator.catalog import Catalog
 from simulator.clock import VirtualClock
+from simulator.event_catalog import EventCatalog
 from simulator.events import SimEvent
 from simulator.timefmt import metadata_timestamp
 
@@ -103,7 +103,7 @@ class ContractBook:
             mes=_next_month(start),
         )
 
-    def next_event(self, when: datetime, catalog: Catalog) -> SimEvent | None:
+    def next_event(self, when: datetime, catalog: EventCatalog) -> SimEvent | None:
         """Advance one contract (a new one sometimes) and describe what happened."""
         rng = self._rng
         if not self._live or (len(self._live) < self._max_live and rng.random() < 0.25):
@@ -154,7 +154,7 @@ class EventGenerator:
     def __init__(
         self,
         clock: VirtualClock,
-        catalog: Catalog,
+        catalog: EventCatalog,
         perfis: list[str],
         emit: Callable[[SimEvent], object],
         events_per_hour: float = 0.0,

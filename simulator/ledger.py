@@ -14,7 +14,7 @@ import msgspec
 
 from ccee.contract import SITUACAO_AGUARDANDO, SITUACAO_EXPIRADO, SITUACAO_NOTIFICADO
 from settings import ccee_day
-from simulator.db import Database
+from simulator.store import Database
 from simulator.timefmt import from_db, to_db
 
 

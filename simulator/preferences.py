@@ -7,7 +7,7 @@ from datetime import datetime
 
 import msgspec
 
-from simulator.db import Database
+from simulator.store import Database
 from simulator.timefmt import to_db
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import msgspec
 
 
-class RetryPolicy(msgspec.Struct, frozen=True):
+class RedeliveryRule(msgspec.Struct, frozen=True):
     interval: timedelta = timedelta(minutes=5)
     window: timedelta = timedelta(hours=24)
 
@@ -36,4 +36,4 @@ class RetryPolicy(msgspec.Struct, frozen=True):
 
 
 #: CCEE's published rule.
-CCEE_RETRY = RetryPolicy()
+CCEE_RETRY = RedeliveryRule()

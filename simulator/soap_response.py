@@ -19,7 +19,7 @@ from simulator.preferences import Preferencia
 from simulator.timefmt import soap_timestamp
 
 
-class Pagina(msgspec.Struct, frozen=True):
+class Paginacao(msgspec.Struct, frozen=True):
     numero: int
     quantidade_itens: int
     total_paginas: int
@@ -34,7 +34,7 @@ def _sub(parent: etree._Element, ns: str, name: str, text: str | None = None) ->
 
 
 def envelope(
-    op: Operation, transaction_id: str, pagina: Pagina | None
+    op: Operation, transaction_id: str, pagina: Paginacao | None
 ) -> tuple[etree._Element, etree._Element]:
     """(envelope, response element) with CCEE's header; the caller fills the response."""
     root = etree.Element(
@@ -109,6 +109,6 @@ def fill_resultados(
         _sub(item, NS_BO, "transactionId", n.transaction_id)
 
 
-def paginate(total: int, numero: int, tamanho: int, on_page: int) -> Pagina:
+def paginate(total: int, numero: int, tamanho: int, on_page: int) -> Paginacao:
     total_paginas = (total + tamanho - 1) // tamanho
-    return Pagina(numero, on_page, total_paginas, total)
+    return Paginacao(numero, on_page, total_paginas, total)

@@ -24,8 +24,8 @@ from ccee.contract import (
 from ccee.faults import fault_envelope
 from ccee.mensagem import parse_event_code
 from simulator import soap_response as out
-from simulator.catalog import Catalog
 from simulator.clock import VirtualClock
+from simulator.event_catalog import EventCatalog
 from simulator.knobs import Knobs, SoapOutcome
 from simulator.ledger import Filtro, Ledger
 from simulator.participants import Participant, Participants
@@ -74,7 +74,7 @@ class SoapService:
     def __init__(
         self,
         clock: VirtualClock,
-        catalog: Catalog,
+        catalog: EventCatalog,
         participants: Participants,
         preferences: PreferenceStore,
         ledger: Ledger,

@@ -32,6 +32,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ccee_webhook.demo.processes import Child, ChildError, wait_until
 from ccee_webhook.demo.summary import CceeSide, Injected, Summary, read_warehouse, render
+from ingest.lake_schema import NOTIFICACOES, QUARENTENA
 from settings import CCEE_TZ as SP
 from settings import data_dir
 from simulator.admin_client import LedgerStats, SimAdmin
@@ -481,14 +482,10 @@ class Demo:
         return n
 
     def lake_days(self) -> list[date]:
-        days = set()
-        for table in ("notificacoes", "quarentena"):
-            root = self.folder / "lake" / table
-            if root.is_dir():
-                for d in root.iterdir():
-                    if d.is_dir() and d.name.startswith("dt="):
-                        days.add(date.fromisoformat(d.name[3:]))
-        return sorted(days)
+        from pipelines.core.lake import partition_days
+
+        tables = (NOTIFICACOES, QUARENTENA)
+        return sorted({d for t in tables for d in partition_days(self.folder, t)})
 
     def phase_pipeline(self) -> tuple[list[str], list[str], list[date]]:
         from ccee_webhook.demo.pipeline import materialize, prepare_home

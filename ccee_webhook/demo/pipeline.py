@@ -76,7 +76,7 @@ def materialize(
         missing = [k for k in PARTITIONED if k not in all_keys]
         if missing:
             raise PipelineError(f"the Dagster definitions lack asset(s) {', '.join(missing)}")
-        reports = sorted(k for k in all_keys if k.startswith("relatorio_"))
+        reports = sorted(k for k in all_keys if k.startswith("report_"))
         tags = {
             "dagster/asset_partition_range_start": first.isoformat(),
             "dagster/asset_partition_range_end": last.isoformat(),

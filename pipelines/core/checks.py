@@ -8,7 +8,7 @@ import duckdb
 
 from ingest.lake_schema import NOTIFICACOES
 from pipelines.core.lake import partition_files
-from pipelines.core.lake_tables import days
+from pipelines.core.lake_tables import days_between
 from pipelines.core.names import quote_ident, quote_literal
 
 
@@ -38,7 +38,7 @@ def contagens_vs_lago(
     transaction counts for the day folder it appears in unless the previous folder has it.
     """
     out = {}
-    for day in days(d0, d1):
+    for day in days_between(d0, d1):
         esperado = con.execute(
             f"SELECT count(*) FROM {_lake_ids(con, data_dir, day)} "
             f"WHERE transaction_id NOT IN {_lake_ids(con, data_dir, day - timedelta(days=1))}"

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from ingest.lake_schema import NOTIFICACOES
-from pipelines.core.db import transaction
+from pipelines.core.connections import transaction
 from pipelines.core.lake import partition_files
 from pipelines.core.names import quote_literal
 
@@ -60,7 +60,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
 
 
-def days(d0: date, d1: date) -> list[date]:
+def days_between(d0: date, d1: date) -> list[date]:
     return [d0 + timedelta(days=i) for i in range((d1 - d0).days + 1)]
 
 
@@ -81,7 +81,7 @@ def stage_deliveries(
         """
     )
     n_files = 0
-    for day in days(d0 - timedelta(days=JANELA_DIAS), d1 + timedelta(days=JANELA_DIAS)):
+    for day in days_between(d0 - timedelta(days=JANELA_DIAS), d1 + timedelta(days=JANELA_DIAS)):
         files = partition_files(data_dir, NOTIFICACOES, day)
         if not files:
             continue

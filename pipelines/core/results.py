@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from ccee.subscriptions import Redactor
-from pipelines.core.db import transaction
+from pipelines.core.connections import transaction
 
 DDL = """
 CREATE TABLE IF NOT EXISTS resultados_notificacao (
@@ -100,7 +100,7 @@ class Resultado(Protocol):
     def invalidos(self) -> tuple[str, ...]: ...
 
 
-class Pagina(Protocol):
+class ResultPage(Protocol):
     """The fields of `ccee.models.Pagina` this pipeline reads."""
 
     @property
@@ -199,7 +199,7 @@ def _rows(itens: Sequence[Resultado], perfil: str, dia: date, agora: datetime) -
 
 
 def salvar_pagina(
-    con: duckdb.DuckDBPyConnection, perfil: str, dia: date, pagina: Pagina, agora: datetime
+    con: duckdb.DuckDBPyConnection, perfil: str, dia: date, pagina: ResultPage, agora: datetime
 ) -> int:
     """Upsert one page and record it as done, atomically; returns rows written."""
     table = _rows(pagina.itens, perfil, dia, agora)

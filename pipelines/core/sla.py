@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 import duckdb
 
-from pipelines.core.db import transaction
+from pipelines.core.connections import transaction
 from pipelines.core.names import quote_literal
 from pipelines.core.registry import INSTANTE
 

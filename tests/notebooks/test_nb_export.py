@@ -93,9 +93,9 @@ def test_dagster_materializes_the_reports(warehouse: Path, tmp_path: Path) -> No
         (e.asset_key or dg.AssetKey("?")).to_user_string(): e.materialization.metadata
         for e in result.get_asset_materialization_events()
     }
-    assert set(events) == {f"relatorio_{n}" for n in EXPECTED_CHARTS}
+    assert set(events) == {f"report_{n}" for n in EXPECTED_CHARTS}
     for name, n in EXPECTED_CHARTS.items():
-        meta = events[f"relatorio_{name}"]
+        meta = events[f"report_{name}"]
         assert meta["charts"].value == n
         assert meta["external_references"].value == 0
         assert (tmp_path / "reports" / f"{name}.html").exists()
@@ -103,5 +103,5 @@ def test_dagster_materializes_the_reports(warehouse: Path, tmp_path: Path) -> No
         a.key.to_user_string(): {k.to_user_string() for k in a.asset_deps[a.key]}
         for a in report_assets
     }
-    assert deps["relatorio_delivery_health"] >= {"sla_entrega", "quarentena"}
-    assert "eventos_entidades" in deps["relatorio_contract_events"]
+    assert deps["report_delivery_health"] >= {"sla_entrega", "quarentena"}
+    assert "eventos_entidades" in deps["report_contract_events"]

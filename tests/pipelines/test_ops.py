@@ -18,7 +18,7 @@ from ingest.lake_schema import NOTIFICACOES, partition_dir
 from settings import lake_root
 from pipelines.core.compaction import compact_day
 from pipelines.core.lake import partition_files
-from pipelines.defs.lake.sensors import lago_sensor
+from pipelines.defs.lake.sensors import lake_sensor
 from pipelines.resources import WarehouseResource
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +36,7 @@ def test_sensor_requests_changed_days_only(data_dir: Path) -> None:
 
     def evaluate(cursor: str | None) -> tuple[list[str], str | None]:
         with dg.build_sensor_context(cursor=cursor, resources=resources) as ctx:
-            out = lago_sensor(ctx)
+            out = lake_sensor(ctx)
             requests = list(out) if out is not None else []  # type: ignore[arg-type]
             return [r.partition_key for r in requests], ctx.cursor
 
@@ -149,8 +149,8 @@ def test_dg_dev_starts_and_shows_every_asset(tmp_path: Path, data_dir: Path) -> 
             time.sleep(0.5)  # polling a server that is still starting, with a deadline
         assert keys == {
             "notificacoes", "metadados", "eventos_entidades", "quarentena",
-            "resultados_notificacao", "sla_entrega", "relatorio_contract_events",
-            "relatorio_energy_amount_events", "relatorio_delivery_health",
+            "resultados_notificacao", "sla_entrega", "report_contract_events",
+            "report_energy_amount_events", "report_delivery_health",
         }
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -11,7 +11,7 @@ from ccee.client import CCEEClient
 from ccee.config import Profile, Secret
 from ccee.contract import MSG_ATUALIZADA, MSG_EXCLUIDA, MSG_INCLUIDA, SITUACAO_NOTIFICADO
 from ccee.errors import AuthError, CCEEFault
-from simulator.catalog import DEFAULT_CODES
+from simulator.event_catalog import DEFAULT_CODES
 from simulator.server import RunningSimulator
 
 

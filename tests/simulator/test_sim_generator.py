@@ -11,7 +11,7 @@ from datetime import timedelta
 from sim_helpers import PERFIL, T0, Receiver, make_config
 
 from ccee.mensagem import decode_mensagem
-from simulator.catalog import DEFAULT_CODES, Catalog
+from simulator.event_catalog import DEFAULT_CODES, EventCatalog
 from simulator.generator import TERMINAL, ContractBook
 from simulator.ledger import Filtro
 from simulator.server import run_simulator
@@ -42,7 +42,7 @@ ALLOWED_NEXT = {
 
 def test_lifecycles_and_metadata_are_plausible() -> None:
     book = ContractBook(random.Random(3), ["1", "2"])
-    catalog = Catalog(DEFAULT_CODES)
+    catalog = EventCatalog(DEFAULT_CODES)
     last: dict[str, str | None] = defaultdict(lambda: None)
     seen_codes, mes_values = set(), set()
     for i in range(3000):

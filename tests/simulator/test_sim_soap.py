@@ -24,7 +24,7 @@ from ccee.contract import (
     validate_envelope,
 )
 from ccee.faults import parse_fault
-from simulator.catalog import DEFAULT_CODES
+from simulator.event_catalog import DEFAULT_CODES
 from simulator.knobs import FailPage, FaultSettings
 from simulator.server import RunningSimulator
 

@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from pipelines.core import catalog, checks
+from pipelines.core import checks, entity_tables
 from pipelines.defs.lake.assets import WAREHOUSE_TAG
-from pipelines.partitions import diario, dias
+from pipelines.partitions import daily, run_days
 from pipelines.resources import WarehouseResource
 
 TAXA = dg.AssetCheckSpec(
@@ -28,7 +28,7 @@ class EventosConfig(dg.Config):
     deps=["notificacoes", "metadados"],
     group_name="catalog",
     kinds={"duckdb"},
-    partitions_def=diario,
+    partitions_def=daily,
     backfill_policy=dg.BackfillPolicy.single_run(),
     check_specs=[TAXA, UNICO],
     op_tags=WAREHOUSE_TAG,
@@ -38,10 +38,10 @@ class EventosConfig(dg.Config):
 def eventos_entidades(
     context: dg.AssetExecutionContext, config: EventosConfig, warehouse: WarehouseResource
 ):
-    d0, d1 = dias(context)
+    d0, d1 = run_days(context)
     with warehouse.connect() as con:
-        carga = catalog.load_entidades(con, d0, d1)
-        tabelas = catalog.entity_tables(con)
+        carga = entity_tables.load_entidades(con, d0, d1)
+        tabelas = entity_tables.entity_tables(con)
         dups = {t: checks.duplicados(con, t) for t in sorted(tabelas.values())}
     if carga.tabelas_novas:
         context.log.info(f"new entity tables: {', '.join(carga.tabelas_novas)}")

@@ -6,9 +6,9 @@ import pyarrow.parquet as pq
 
 from ingest.lake_schema import QUARENTENA, QUARENTENA_SCHEMA
 from pipelines.core import checks, lake_tables
-from pipelines.core.db import transaction
+from pipelines.core.connections import transaction
 from pipelines.core.lake import partition_files
-from pipelines.partitions import diario, dias
+from pipelines.partitions import daily, run_days
 from pipelines.resources import WarehouseResource
 
 GROUP = "lake"
@@ -48,13 +48,13 @@ METADADOS_UNICO = dg.AssetCheckSpec(
         ),
     ],
     check_specs=[UNICO, CONTAGEM, METADADOS_UNICO],
-    partitions_def=diario,
+    partitions_def=daily,
     backfill_policy=dg.BackfillPolicy.single_run(),
     op_tags=WAREHOUSE_TAG,
 )
 def notificacoes_e_metadados(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Replace the partition's rows (lake days ±1 are read so retries across midnight count)."""
-    d0, d1 = dias(context)
+    d0, d1 = run_days(context)
     with warehouse.connect() as con:
         carga = lake_tables.load_notificacoes(con, warehouse.data_dir, d0, d1)
         dup = checks.duplicados(con, "notificacoes")
@@ -109,7 +109,7 @@ CREATE TABLE IF NOT EXISTS quarentena (
 @dg.asset(
     group_name=GROUP,
     kinds={"duckdb"},
-    partitions_def=diario,
+    partitions_def=daily,
     backfill_policy=dg.BackfillPolicy.single_run(),
     op_tags=WAREHOUSE_TAG,
     description="Rejected requests from authenticated senders, one row each (delivery health).",
@@ -118,9 +118,9 @@ def quarentena(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     """Replace the partition's rows; the raw body is decoded as UTF-8 with replacement chars."""
-    d0, d1 = dias(context)
+    d0, d1 = run_days(context)
     tables = []
-    for day in lake_tables.days(d0, d1):
+    for day in lake_tables.days_between(d0, d1):
         for f in partition_files(warehouse.data_dir, QUARENTENA, day):
             t = pq.read_table(f)
             corpo = [

@@ -19,7 +19,7 @@ class CompactacaoConfig(dg.Config):
 
 
 @dg.op(description="Compact every closed lake day folder that holds several files.")
-def compactar_lago(
+def compact_lake(
     context: dg.OpExecutionContext, config: CompactacaoConfig, warehouse: WarehouseResource
 ) -> dg.Output[int]:
     hoje = datetime.now(ZoneInfo(TIMEZONE)).date()
@@ -40,12 +40,12 @@ def compactar_lago(
 
 
 @dg.job(description="Compact small lake files (one file per day folder).")
-def compactacao_job() -> None:
-    compactar_lago()
+def compaction_job() -> None:
+    compact_lake()
 
 
-compactacao_diaria = dg.ScheduleDefinition(
-    job=compactacao_job,
+daily_compaction = dg.ScheduleDefinition(
+    job=compaction_job,
     cron_schedule="30 3 * * *",
     execution_timezone=TIMEZONE,
     default_status=dg.DefaultScheduleStatus.RUNNING,

@@ -8,28 +8,28 @@ import dagster as dg
 
 from ingest.lake_schema import NOTIFICACOES, QUARENTENA
 from pipelines.core.lake import partition_days, partition_signature
-from pipelines.partitions import chave_valida, diario
+from pipelines.partitions import daily, is_partition_key
 from pipelines.resources import WarehouseResource
 
-lago_job = dg.define_asset_job(
-    "lago_job",
+lake_job = dg.define_asset_job(
+    "lake_job",
     selection=dg.AssetSelection.assets(
         "notificacoes", "metadados", "eventos_entidades", "quarentena", "sla_entrega"
     ),
-    partitions_def=diario,
+    partitions_def=daily,
     tags={"ccee-webhook/warehouse": "writer"},
     description="Load one lake day into the warehouse (tables, typed entities, SLA).",
 )
 
 
 @dg.sensor(
-    job=lago_job,
+    job=lake_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Materializes a day when its lake folder changes (new or compacted files); "
     "a change on day D also refreshes D−1, whose retries may land on D.",
 )
-def lago_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+def lake_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
     vistos: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     atuais: dict[str, str] = {}
     mudados = set()
@@ -44,8 +44,8 @@ def lago_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResourc
                 ):
                     mudados.add(day - timedelta(days=1))
     for day in sorted(mudados):
-        if not chave_valida(day):
-            context.log.warning(f"lake folder dt={day} is outside the partitions ({diario})")
+        if not is_partition_key(day):
+            context.log.warning(f"lake folder dt={day} is outside the partitions ({daily})")
             continue
         assinatura = "|".join(
             atuais.get(f"{t}/{day.isoformat()}", "-") for t in (NOTIFICACOES, QUARENTENA)

@@ -13,12 +13,12 @@ from pipelines.defs.reports.export import (
 )
 from pipelines.resources import WarehouseResource
 
-GROUP = "relatorios"
+GROUP = "reports"
 
 
 def _asset_for(rel: Relatorio) -> dg.AssetsDefinition:
     @dg.asset(
-        name=f"relatorio_{rel.nome}",
+        name=f"report_{rel.nome}",
         group_name=GROUP,
         deps=[dg.AssetKey(k) for k in rel.deps],
         kinds={"html", "marimo"},

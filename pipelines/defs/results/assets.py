@@ -5,16 +5,16 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from pipelines.core import results
-from pipelines.core.lake_tables import days
+from pipelines.core.lake_tables import days_between
 from pipelines.defs.lake.assets import WAREHOUSE_TAG
-from pipelines.partitions import diario, dias
+from pipelines.partitions import daily, run_days
 from pipelines.resources import CCEEResource, CCEEUnavailable, WarehouseResource
 
 
 @dg.asset(
     group_name="results",
     kinds={"duckdb"},
-    partitions_def=diario,
+    partitions_def=daily,
     backfill_policy=dg.BackfillPolicy.single_run(),
     op_tags=WAREHOUSE_TAG,
     description="Delivery results CCEE reports, latest state per transaction_id, every profile.",
@@ -26,7 +26,7 @@ def resultados_notificacao(
 
     With no CCEE profile configured this logs a warning and materializes nothing new.
     """
-    d0, d1 = dias(context)
+    d0, d1 = run_days(context)
     with warehouse.connect() as con:
         results.ensure_tables(con)
     try:
@@ -37,7 +37,7 @@ def resultados_notificacao(
     linhas = paginas = 0
     falhas: dict[str, str] = {}
     for nome, perfil in perfis.items():
-        for dia in days(d0, d1):
+        for dia in days_between(d0, d1):
             with warehouse.connect() as con:
                 inicio = results.iniciar(con, perfil, dia, datetime.now(UTC))
             if inicio > 1:

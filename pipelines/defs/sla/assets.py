@@ -6,7 +6,7 @@ import dagster as dg
 
 from pipelines.core import sla
 from pipelines.defs.lake.assets import WAREHOUSE_TAG
-from pipelines.partitions import diario, dias
+from pipelines.partitions import daily, run_days
 from pipelines.resources import WarehouseResource
 
 PRESENTES = dg.AssetCheckSpec(
@@ -35,14 +35,14 @@ class SlaConfig(dg.Config):
     ],
     group_name="sla",
     kinds={"duckdb"},
-    partitions_def=diario,
+    partitions_def=daily,
     backfill_policy=dg.BackfillPolicy.single_run(),
     check_specs=[PRESENTES],
     op_tags=WAREHOUSE_TAG,
     description="Volumes, states, latency percentiles and lake-vs-CCEE gaps per CCEE day.",
 )
 def sla_entrega(context: dg.AssetExecutionContext, config: SlaConfig, warehouse: WarehouseResource):
-    d0, d1 = dias(context)
+    d0, d1 = run_days(context)
     antes_de = datetime.now(UTC) - timedelta(minutes=config.carencia_minutos)
     with warehouse.connect() as con:
         carga = sla.load_sla(con, d0, d1)

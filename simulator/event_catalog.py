@@ -24,7 +24,7 @@ DEFAULT_CODES: tuple[str, ...] = (
 )
 
 
-class Catalog:
+class EventCatalog:
     """An ordered, duplicate-free set of event codes (sorted by code, like CCEE's listing)."""
 
     def __init__(self, codes: tuple[str, ...] | list[str] = DEFAULT_CODES) -> None:
@@ -34,7 +34,7 @@ class Catalog:
         self._codes: dict[str, EventCode] = dict(sorted(parsed.items()))
 
     @classmethod
-    def from_file(cls, path: Path) -> Catalog:
+    def from_file(cls, path: Path) -> EventCatalog:
         codes = []
         for line in path.read_text(encoding="utf-8").splitlines():
             line = line.split("#", 1)[0].strip()

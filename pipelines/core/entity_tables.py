@@ -13,7 +13,7 @@ from datetime import date
 
 import duckdb
 
-from pipelines.core.db import transaction
+from pipelines.core.connections import transaction
 from pipelines.core.names import quote_ident, quote_literal, snake_ascii, unique_name
 from pipelines.core.registry import ENTIDADES, parser_para, tipo_de
 

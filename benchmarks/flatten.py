@@ -34,10 +34,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest.lake_schema import NOTIFICACOES, NOTIFICACOES_SCHEMA, partition_dir
-from settings import lake_root
 from pipelines.core.entity_tables import load_entidades
 from pipelines.core.lake import partition_files
 from pipelines.core.lake_tables import load_notificacoes
+from settings import lake_root
 
 START = date(2026, 10, 1)
 EVENTOS = ["CONTRATO.REGISTRADO", "CONTRATO.VALIDADO", "CONTRATO.CANCELADO",

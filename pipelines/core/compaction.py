@@ -19,7 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest.lake_schema import SCHEMAS, is_data_file, lake_root, partition_dir
+from ingest.lake_schema import SCHEMAS, conform, is_data_file, lake_root, partition_dir
 from pipelines.core.lake import COMPACTED_PREFIX, SOURCES_KEY, compacted_sources
 
 
@@ -65,10 +65,10 @@ def compact_day(
 
     expected = sum(pq.read_metadata(folder / n).num_rows for n in sources)
     tables = [pq.read_table(folder / n) for n in sources]
-    schema = SCHEMAS.get(table)
+    if table in SCHEMAS:
+        # Older files lack columns added since: fill them (`conform`) so all files concatenate.
+        tables = [conform(table, t) for t in tables]
     combined = pa.concat_tables(tables, promote_options="default")
-    if schema is not None and set(combined.schema.names) == set(schema.names):
-        combined = combined.select(schema.names).cast(schema)
     if combined.num_rows != expected:
         raise CompactionError(f"{folder}: read {combined.num_rows} rows, footers say {expected}")
     meta = dict(combined.schema.metadata or {})

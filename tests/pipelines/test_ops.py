@@ -10,11 +10,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pyarrow.parquet as pq
 from pl_helpers import LAKE_ASSETS, Runner, query
 from pl_lake import Entrega, write_notificacoes
 
-from ingest.lake_schema import NOTIFICACOES, lake_root, partition_dir
+from ingest.lake_schema import NOTIFICACOES, NOTIFICACOES_SCHEMA, lake_root, partition_dir
 from pipelines.core.compaction import compact_day
 from pipelines.core.lake import partition_files
 from pipelines.defs.lake.sensors import lago_sensor
@@ -47,13 +48,15 @@ def test_sensor_requests_changed_days_only(data_dir: Path) -> None:
     assert evaluate(cursor)[0] == ["2026-11-20", "2026-11-21"]
 
 
-def test_compaction_is_lossless_and_skips_superseded_leftovers(data_dir: Path,
-                                                               run: Runner) -> None:
+def test_compaction_is_lossless_and_skips_superseded_leftovers(data_dir: Path, run: Runner) -> None:
     for i in range(5):
-        write_notificacoes(data_dir, [
-            Entrega(f"t{i}", "CONTRATO.REGISTRADO", [("ID_CONTRATO", str(i))], ts(12, i)),
-            Entrega(f"t{i}", "CONTRATO.REGISTRADO", [("ID_CONTRATO", str(i))], ts(12, i + 5)),
-        ])
+        write_notificacoes(
+            data_dir,
+            [
+                Entrega(f"t{i}", "CONTRATO.REGISTRADO", [("ID_CONTRATO", str(i))], ts(12, i)),
+                Entrega(f"t{i}", "CONTRATO.REGISTRADO", [("ID_CONTRATO", str(i))], ts(12, i + 5)),
+            ],
+        )
     folder = partition_dir(lake_root(data_dir), NOTIFICACOES, DAY)
     before_files = sorted(p.name for p in folder.iterdir())
     assert run("2026-11-20", LAKE_ASSETS).success
@@ -84,11 +87,54 @@ def test_compaction_is_lossless_and_skips_superseded_leftovers(data_dir: Path,
     assert query(data_dir, "SELECT count(*), sum(entregas) FROM notificacoes") == [(6, 11)]
 
 
+def test_compaction_merges_files_from_before_and_after_a_new_column(data_dir: Path) -> None:
+    """Old files (no `avisos`) and new ones compact into one file of today's schema."""
+    write_notificacoes(
+        data_dir, [Entrega("old", "CONTRATO.REGISTRADO", [], ts(12, 0))], legacy=True
+    )
+    write_notificacoes(
+        data_dir, [Entrega("new", "contrato.x", [], ts(12, 1), avisos=["codigo_fora_do_padrao"])]
+    )
+    r = compact_day(data_dir, NOTIFICACOES, DAY)
+    assert (r.arquivos, r.linhas) == (2, 2)
+    folder = partition_dir(lake_root(data_dir), NOTIFICACOES, DAY)
+    table = pq.read_table(folder / str(r.destino))
+    assert table.schema.remove_metadata() == NOTIFICACOES_SCHEMA
+    assert sorted(
+        zip(
+            table.column("transaction_id").to_pylist(),
+            table.column("avisos").to_pylist(),
+            strict=True,
+        )
+    ) == [("new", ["codigo_fora_do_padrao"]), ("old", [])]
+
+
+def test_a_warehouse_from_before_avisos_gains_the_column(data_dir: Path, run: Runner) -> None:
+    con = duckdb.connect(str(data_dir / "warehouse.duckdb"))
+    con.execute(
+        "CREATE TABLE notificacoes (transaction_id VARCHAR NOT NULL, perfil VARCHAR, "
+        "evento_notificacao VARCHAR, entidade VARCHAR, evento VARCHAR, "
+        "primeiro_recebimento TIMESTAMPTZ, ultimo_recebimento TIMESTAMPTZ, entregas INTEGER, "
+        "dt DATE NOT NULL)"
+    )
+    con.close()
+    write_notificacoes(
+        data_dir, [Entrega("x", "A", [], ts(12, 0), avisos=["codigo_fora_do_padrao"])]
+    )
+    assert run("2026-11-20", LAKE_ASSETS).success
+    assert query(data_dir, "SELECT transaction_id, entidade, avisos FROM notificacoes") == [
+        ("x", None, ["codigo_fora_do_padrao"])
+    ]
+
+
 def test_dg_launch_partition_and_range(tmp_path: Path, data_dir: Path) -> None:
-    write_notificacoes(data_dir, [Entrega("a", "CONTRATO.REGISTRADO", [("ID_CONTRATO", "1")],
-                                          ts(12, 0)),
-                                  Entrega("b", "CONTRATO.REGISTRADO", [("ID_CONTRATO", "2")],
-                                          ts(12, 0, day=21))])
+    write_notificacoes(
+        data_dir,
+        [
+            Entrega("a", "CONTRATO.REGISTRADO", [("ID_CONTRATO", "1")], ts(12, 0)),
+            Entrega("b", "CONTRATO.REGISTRADO", [("ID_CONTRATO", "2")], ts(12, 0, day=21)),
+        ],
+    )
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
@@ -96,17 +142,28 @@ def test_dg_launch_partition_and_range(tmp_path: Path, data_dir: Path) -> None:
     env.update(CCEE_WEBHOOK_DATA_DIR=str(data_dir), DAGSTER_HOME=str(home))
     dg_bin = Path(sys.executable).parent / "dg"
     # Every asset, reports included, takes a single-run backfill policy, so a range works on '*'.
-    for args in (["--assets", "*", "--partition", "2026-11-20"],
-                 ["--assets", "*", "--partition-range", "2026-11-20...2026-11-21"]):
-        proc = subprocess.run([str(dg_bin), "launch", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=240)
+    for args in (
+        ["--assets", "*", "--partition", "2026-11-20"],
+        ["--assets", "*", "--partition-range", "2026-11-20...2026-11-21"],
+    ):
+        proc = subprocess.run(
+            [str(dg_bin), "launch", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert "RUN_SUCCESS" in proc.stderr + proc.stdout
         assert "results pull skipped: no CCEE profile configured" in proc.stderr + proc.stdout
     assert query(data_dir, "SELECT transaction_id, dt FROM notificacoes ORDER BY 1") == [
-        ("a", date(2026, 11, 20)), ("b", date(2026, 11, 21))]
-    assert query(data_dir, "SELECT dia, notificacoes, no_lago_sem_resultado FROM sla_entrega "
-                           "ORDER BY 1") == [(date(2026, 11, 20), 1, 1), (date(2026, 11, 21), 1, 1)]
+        ("a", date(2026, 11, 20)),
+        ("b", date(2026, 11, 21)),
+    ]
+    assert query(
+        data_dir, "SELECT dia, notificacoes, no_lago_sem_resultado FROM sla_entrega ORDER BY 1"
+    ) == [(date(2026, 11, 20), 1, 1), (date(2026, 11, 21), 1, 1)]
     assert (home / "history").exists() or any(home.iterdir())
 
 
@@ -129,7 +186,10 @@ def test_dg_dev_starts_and_shows_every_asset(tmp_path: Path, data_dir: Path) -> 
     dg_bin = Path(sys.executable).parent / "dg"
     proc = subprocess.Popen(
         [str(dg_bin), "dev", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     query_assets = {"query": "{ assetNodes { assetKey { path } } }"}
@@ -147,9 +207,15 @@ def test_dg_dev_starts_and_shows_every_asset(tmp_path: Path, data_dir: Path) -> 
                 pass
             time.sleep(0.5)  # polling a server that is still starting, with a deadline
         assert keys == {
-            "notificacoes", "metadados", "eventos_entidades", "quarentena",
-            "resultados_notificacao", "sla_entrega", "relatorio_contract_events",
-            "relatorio_energy_amount_events", "relatorio_delivery_health",
+            "notificacoes",
+            "metadados",
+            "eventos_entidades",
+            "quarentena",
+            "resultados_notificacao",
+            "sla_entrega",
+            "relatorio_contract_events",
+            "relatorio_energy_amount_events",
+            "relatorio_delivery_health",
         }
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -48,15 +48,13 @@ def test_sensor_requests_changed_days_only(data_dir: Path) -> None:
     assert evaluate(cursor)[0] == ["2026-11-20", "2026-11-21"]
 
 
-def test_compaction_is_lossless_and_skips_superseded_leftovers(data_dir: Path, run: Runner) -> None:
+def test_compaction_is_lossless_and_skips_superseded_leftovers(data_dir: Path,
+                                                               run: Runner) -> None:
     for i in range(5):
-        write_notificacoes(
-            data_dir,
-            [
-                Entrega(f"t{i}", "CONTRATO.REGISTRADO", [("ID_CONTRATO", str(i))], ts(12, i)),
-                Entrega(f"t{i}", "CONTRATO.REGISTRADO", [("ID_CONTRATO", str(i))], ts(12, i + 5)),
-            ],
-        )
+        write_notificacoes(data_dir, [
+            Entrega(f"t{i}", "CONTRATO.REGISTRADO", [("ID_CONTRATO", str(i))], ts(12, i)),
+            Entrega(f"t{i}", "CONTRATO.REGISTRADO", [("ID_CONTRATO", str(i))], ts(12, i + 5)),
+        ])
     folder = partition_dir(lake_root(data_dir), NOTIFICACOES, DAY)
     before_files = sorted(p.name for p in folder.iterdir())
     assert run("2026-11-20", LAKE_ASSETS).success
@@ -89,24 +87,18 @@ def test_compaction_is_lossless_and_skips_superseded_leftovers(data_dir: Path, r
 
 def test_compaction_merges_files_from_before_and_after_a_new_column(data_dir: Path) -> None:
     """Old files (no `avisos`) and new ones compact into one file of today's schema."""
-    write_notificacoes(
-        data_dir, [Entrega("old", "CONTRATO.REGISTRADO", [], ts(12, 0))], legacy=True
-    )
-    write_notificacoes(
-        data_dir, [Entrega("new", "contrato.x", [], ts(12, 1), avisos=["codigo_fora_do_padrao"])]
-    )
+    write_notificacoes(data_dir, [Entrega("old", "CONTRATO.REGISTRADO", [], ts(12, 0))],
+                       legacy=True)
+    write_notificacoes(data_dir, [Entrega("new", "contrato.x", [], ts(12, 1),
+                                          avisos=["codigo_fora_do_padrao"])])
     r = compact_day(data_dir, NOTIFICACOES, DAY)
     assert (r.arquivos, r.linhas) == (2, 2)
     folder = partition_dir(lake_root(data_dir), NOTIFICACOES, DAY)
     table = pq.read_table(folder / str(r.destino))
     assert table.schema.remove_metadata() == NOTIFICACOES_SCHEMA
-    assert sorted(
-        zip(
-            table.column("transaction_id").to_pylist(),
-            table.column("avisos").to_pylist(),
-            strict=True,
-        )
-    ) == [("new", ["codigo_fora_do_padrao"]), ("old", [])]
+    assert sorted(zip(table.column("transaction_id").to_pylist(),
+                      table.column("avisos").to_pylist(), strict=True)) == [
+        ("new", ["codigo_fora_do_padrao"]), ("old", [])]
 
 
 def test_a_warehouse_from_before_avisos_gains_the_column(data_dir: Path, run: Runner) -> None:
@@ -118,23 +110,18 @@ def test_a_warehouse_from_before_avisos_gains_the_column(data_dir: Path, run: Ru
         "dt DATE NOT NULL)"
     )
     con.close()
-    write_notificacoes(
-        data_dir, [Entrega("x", "A", [], ts(12, 0), avisos=["codigo_fora_do_padrao"])]
-    )
+    write_notificacoes(data_dir, [Entrega("x", "A", [], ts(12, 0),
+                                          avisos=["codigo_fora_do_padrao"])])
     assert run("2026-11-20", LAKE_ASSETS).success
     assert query(data_dir, "SELECT transaction_id, entidade, avisos FROM notificacoes") == [
-        ("x", None, ["codigo_fora_do_padrao"])
-    ]
+        ("x", None, ["codigo_fora_do_padrao"])]
 
 
 def test_dg_launch_partition_and_range(tmp_path: Path, data_dir: Path) -> None:
-    write_notificacoes(
-        data_dir,
-        [
-            Entrega("a", "CONTRATO.REGISTRADO", [("ID_CONTRATO", "1")], ts(12, 0)),
-            Entrega("b", "CONTRATO.REGISTRADO", [("ID_CONTRATO", "2")], ts(12, 0, day=21)),
-        ],
-    )
+    write_notificacoes(data_dir, [Entrega("a", "CONTRATO.REGISTRADO", [("ID_CONTRATO", "1")],
+                                          ts(12, 0)),
+                                  Entrega("b", "CONTRATO.REGISTRADO", [("ID_CONTRATO", "2")],
+                                          ts(12, 0, day=21))])
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
@@ -142,28 +129,17 @@ def test_dg_launch_partition_and_range(tmp_path: Path, data_dir: Path) -> None:
     env.update(CCEE_WEBHOOK_DATA_DIR=str(data_dir), DAGSTER_HOME=str(home))
     dg_bin = Path(sys.executable).parent / "dg"
     # Every asset, reports included, takes a single-run backfill policy, so a range works on '*'.
-    for args in (
-        ["--assets", "*", "--partition", "2026-11-20"],
-        ["--assets", "*", "--partition-range", "2026-11-20...2026-11-21"],
-    ):
-        proc = subprocess.run(
-            [str(dg_bin), "launch", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=240,
-        )
+    for args in (["--assets", "*", "--partition", "2026-11-20"],
+                 ["--assets", "*", "--partition-range", "2026-11-20...2026-11-21"]):
+        proc = subprocess.run([str(dg_bin), "launch", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=240)
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert "RUN_SUCCESS" in proc.stderr + proc.stdout
         assert "results pull skipped: no CCEE profile configured" in proc.stderr + proc.stdout
     assert query(data_dir, "SELECT transaction_id, dt FROM notificacoes ORDER BY 1") == [
-        ("a", date(2026, 11, 20)),
-        ("b", date(2026, 11, 21)),
-    ]
-    assert query(
-        data_dir, "SELECT dia, notificacoes, no_lago_sem_resultado FROM sla_entrega ORDER BY 1"
-    ) == [(date(2026, 11, 20), 1, 1), (date(2026, 11, 21), 1, 1)]
+        ("a", date(2026, 11, 20)), ("b", date(2026, 11, 21))]
+    assert query(data_dir, "SELECT dia, notificacoes, no_lago_sem_resultado FROM sla_entrega "
+                           "ORDER BY 1") == [(date(2026, 11, 20), 1, 1), (date(2026, 11, 21), 1, 1)]
     assert (home / "history").exists() or any(home.iterdir())
 
 
@@ -186,10 +162,7 @@ def test_dg_dev_starts_and_shows_every_asset(tmp_path: Path, data_dir: Path) -> 
     dg_bin = Path(sys.executable).parent / "dg"
     proc = subprocess.Popen(
         [str(dg_bin), "dev", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     query_assets = {"query": "{ assetNodes { assetKey { path } } }"}
@@ -207,15 +180,9 @@ def test_dg_dev_starts_and_shows_every_asset(tmp_path: Path, data_dir: Path) -> 
                 pass
             time.sleep(0.5)  # polling a server that is still starting, with a deadline
         assert keys == {
-            "notificacoes",
-            "metadados",
-            "eventos_entidades",
-            "quarentena",
-            "resultados_notificacao",
-            "sla_entrega",
-            "relatorio_contract_events",
-            "relatorio_energy_amount_events",
-            "relatorio_delivery_health",
+            "notificacoes", "metadados", "eventos_entidades", "quarentena",
+            "resultados_notificacao", "sla_entrega", "relatorio_contract_events",
+            "relatorio_energy_amount_events", "relatorio_delivery_health",
         }
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -48,8 +48,7 @@ OUTAGE_AT_HOUR = 9
 INVALID_BODIES = (
     '{"eventoNotificacao": "CONTRATO.VALIDADO", "metadados": [{"nome": "ID_CONTRATO", "val',
     '{"eventoNotificacao": "CONTRATO.VALIDADO", "metadados": []}',
-    '{"eventoNotificacao": "CONTRATO.VALIDADO", "metadados": {"ID_CONTRATO": "42"}, '
-    '"transactionId": "5c7d0a4e-0000-4000-8000-000000000000"}',
+    '{"eventoNotificacao": "CONTRATO.VALIDADO", "metadados": [], "transactionId": 42}',
 )
 INVALID_CODE = "CONTRATO.VALIDADO"
 START_TIMEOUT = 60.0

@@ -234,6 +234,8 @@ class Demo:
                 "--db", str(self.folder / "simulator.sqlite3"),
                 "--start", self.start.isoformat(),
                 "--callback-timeout", "10",
+                # first attempt at once: the story (and its checks) count 289 attempts
+                "--first-attempt-delay", "0",
             ],
             env,
         )

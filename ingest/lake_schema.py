@@ -1,8 +1,9 @@
 """The lake's two tables (schemas, folder layout, file names): the contract every reader shares.
 
 The receiver is the only writer; Dagster, notebooks and analysts read with DuckDB or pyarrow.
-Day partitions use CCEE's calendar (America/Sao_Paulo), so a lake `dt=` folder, a Dagster
-partition key and CCEE's `periodo/dia` name the same day.
+Day partitions use CCEE's calendar as we read it (America/Sao_Paulo; CCEE does not publish
+which calendar `periodo/dia` follows), so a lake `dt=` folder, a Dagster partition key and
+CCEE's `periodo/dia` name the same day.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-#: CCEE's calendar: every day partition in the product uses it.
+#: CCEE's calendar (our reading): every day partition in the product uses it.
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 
 NOTIFICACOES = "notificacoes"

@@ -75,13 +75,13 @@ AVISOS: dict[str, str] = {
     "campo_extra": "the body has fields other than eventoNotificacao, metadados, transactionId",
     "metadados_ausentes": "metadados is missing or null",
     "metadados_vazios": "metadados is an empty list",
-    "metadados_nao_lista": "metadados is not a list (nothing stored in the metadados column)",
-    "metadado_nao_objeto": "a metadados entry is not an object (stored as valor, JSON text)",
+    "metadados_nao_lista": "metadados is not a list (stored as an empty metadados list)",
+    "metadado_nao_objeto": "a metadados entry is not an object (nome NULL, valor its JSON text)",
     "metadado_campo_extra": "a metadados entry has fields other than nome and valor",
     "nome_ausente": "a metadados entry has no nome, or nome is null (stored as NULL)",
     "nome_nao_texto": "a nome is not a string (stored as its JSON text)",
     "valor_ausente": "a metadados entry has no valor (stored as NULL)",
-    "valor_nulo": 'a valor is JSON null (stored as NULL; the string "null" is not this)',
+    "valor_nulo": 'a valor is JSON null, not the string "null" (stored as NULL)',
     "valor_nao_texto": "a valor is a number, boolean, list or object (stored as its JSON text)",
 }
 _ORDER = {code: i for i, code in enumerate(AVISOS)}

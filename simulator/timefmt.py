@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-#: CCEE's calendar: `periodo/dia` is a São Paulo calendar day (docs/contracts.md).
+#: CCEE's calendar: `periodo/dia` as a São Paulo calendar day is our reading, not CCEE's
+#: publication (docs/contracts.md).
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 
 

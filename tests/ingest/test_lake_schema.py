@@ -130,3 +130,15 @@ def test_files_written_before_a_column_existed_conform_to_todays_schema(tmp_path
     )
     evolved = conform(QUARENTENA, quarentena.drop_columns(["evento_notificacao"]))
     assert evolved.schema == QUARENTENA_SCHEMA
+
+
+def test_write_ahead_log_rows_from_before_avisos_still_decode() -> None:
+    """A receiver upgraded over an unpublished WAL segment publishes the old rows as rows
+    without avisos (the WAL stores each row as a msgpack map of its fields)."""
+    import msgspec
+
+    old = msgspec.structs.asdict(_row("t-old"))
+    del old["avisos"]
+    (row,) = msgspec.msgpack.Decoder(list[Entrega]).decode(msgspec.msgpack.encode([old]))
+    assert row.avisos == () and row.transaction_id == "t-old"
+    assert entregas_table([row]).column("avisos").to_pylist() == [[]]

@@ -61,6 +61,10 @@ def _unescape(raw: bytes) -> str:
     return value if isinstance(value, str) else raw.decode("utf-8", "replace")
 
 
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def identify(body: bytes) -> tuple[str | None, str | None]:
     """(transactionId, eventoNotificacao) of a refused body, best effort.
 
@@ -75,9 +79,7 @@ def identify(body: bytes) -> tuple[str | None, str | None]:
         doc = None
     if isinstance(doc, dict):
         tx, ev = (doc.get(k) for k in ("transactionId", "eventoNotificacao"))
-        return (tx or None) if isinstance(tx, str) else None, (
-            (ev or None) if isinstance(ev, str) else None
-        )
+        return _text_or_none(tx), _text_or_none(ev)
     found = [rx.search(head) for rx in (_TRANSACTION_ID, _EVENTO)]
     tx_id, evento = (_unescape(m.group(1)) if m else None for m in found)
     return tx_id, evento

@@ -33,9 +33,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ingest.lake_files import partition_files
 from ingest.lake_schema import NOTIFICACOES, NOTIFICACOES_SCHEMA, partition_dir
 from pipelines.core.entity_tables import load_entidades
-from pipelines.core.lake import partition_files
 from pipelines.core.lake_tables import load_notificacoes
 from settings import lake_root
 

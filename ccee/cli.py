@@ -118,7 +118,9 @@ def events(
 
 # -- results ----------------------------------------------------------------------------
 @click.command("results")
-@click.option("--dia", help="Day (YYYY-MM-DD, São Paulo calendar day of dataOrigem).")
+@click.option(
+    "--dia", help="Day (YYYY-MM-DD; we read it as the São Paulo calendar day of dataOrigem)."
+)
 @click.option("--evento", help="Event code, e.g. CONTRATO.REGISTRADO.")
 @click.option("--situacao", help="NOTIFICADO, AGUARDANDO_NOTIFICACAO, ...")
 @click.option("--transaction-id", help="One notification's transactionId.")

@@ -1,7 +1,7 @@
 """The callback message CCEE POSTs to the participant (`Mensagem`), and event codes.
 
-One definition shared by the receiver (validation), the simulator (generation) and the
-pipelines (parsing), so that the three can never disagree about what a valid callback is.
+One definition shared by the receiver (the usual shape; deviations are flagged, not refused),
+the simulator (generation) and the tests, so that they never disagree about the usual shape.
 """
 
 from __future__ import annotations
@@ -24,15 +24,21 @@ CodigoEvento = Annotated[str, msgspec.Meta(pattern=EVENT_CODE_PATTERN)]
 TransactionId = Annotated[str, msgspec.Meta(pattern=UUID_PATTERN)]
 
 
-class Metadado(msgspec.Struct, forbid_unknown_fields=False):
+class Metadado(msgspec.Struct, forbid_unknown_fields=True):
     """One `{nome, valor}` pair; both are strings, and `"null"` is a string too."""
 
     nome: str
     valor: str
 
 
-class Mensagem(msgspec.Struct, forbid_unknown_fields=False):
-    """CCEE's callback body. Unknown extra fields are tolerated (the raw body is kept)."""
+class Mensagem(msgspec.Struct, forbid_unknown_fields=True):
+    """CCEE's callback body in its usual shape: what the simulator sends, and what the
+    receiver stores without any warning (`aviso`).
+
+    The receiver accepts much more than this (CCEE's published contract types every field as
+    a plain string and requires none): `ingest.validation` flags each deviation instead of
+    refusing it. Extra fields are forbidden here only so that such a deviation is noticed.
+    """
 
     eventoNotificacao: CodigoEvento
     metadados: list[Metadado]
@@ -72,7 +78,7 @@ _decoder = msgspec.json.Decoder(Mensagem)
 
 
 def decode_mensagem(body: bytes) -> Mensagem:
-    """Decode and validate a callback body; raises `msgspec.ValidationError`/`DecodeError`."""
+    """Decode a body of the usual shape; raises `msgspec.ValidationError`/`DecodeError`."""
     return _decoder.decode(body)
 
 

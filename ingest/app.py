@@ -2,8 +2,10 @@
 
 `POST /ccee/{token}[/{anything}]` → 201 only once the delivery is fsync'd to the lake.
 Order of checks: client IP allow-list (403) → token (404, nothing stored) → body size (413) →
-content type (415) → UTF-8 (400) → JSON (400) → schema (422). Every rejection after the token
-check is quarantined with the bounded raw body. Only a persistence failure yields a 5xx (503).
+content type (415) → UTF-8 (400) → JSON (400) → a non-empty string `transactionId` and
+`eventoNotificacao` in an object (422); any other deviation is stored with its `avisos`. Every
+rejection after the token check is quarantined with the bounded raw body. Only a persistence
+failure yields a 5xx (503).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from ingest.lake_writer import (
 from ingest.metrics import Metrics
 from ingest.openapi import OPENAPI_JSON
 from ingest.problems import problem
+from ingest.quarantine import identify
 from ingest.records import Entrega, Rejeicao, entregas_table, rejeicoes_table
 from ingest.validation import Rejected, TooLarge, check_content_type, decode_body
 from ingest.wal import WalLake
@@ -187,23 +190,26 @@ class Receiver:
         try:
             body, size = await self._read_body(request)
             check_content_type(content_type)
-            mensagem, corpo = decode_body(body)
+            nota, corpo = decode_body(body)
         except Rejected as rej:
             return await self._quarantine(
                 rej, recebido_em, destino, perfil, content_type, body, size, fields
             )
 
-        fields["transaction_id"] = mensagem.transactionId
-        fields["evento"] = mensagem.eventoNotificacao
+        fields["transaction_id"] = nota.transaction_id
+        fields["evento"] = nota.evento_notificacao
+        if nota.avisos:
+            fields["avisos"] = nota.avisos
         entrega = Entrega(
-            transaction_id=mensagem.transactionId,
-            evento_notificacao=mensagem.eventoNotificacao,
-            metadados=[(m.nome, m.valor) for m in mensagem.metadados],
+            transaction_id=nota.transaction_id,
+            evento_notificacao=nota.evento_notificacao,
+            metadados=nota.metadados,
             recebido_em=recebido_em,
             destino=destino,
             perfil=perfil,
             corpo=corpo,
             instancia=self.instancia,
+            avisos=nota.avisos,
         )
         try:
             await self.notificacoes.write(entrega)
@@ -216,10 +222,10 @@ class Receiver:
                 "the delivery could not be stored durably; it was not accepted, please retry",
                 headers={"Retry-After": "60"},
             )
-        self.metrics.accept(mensagem.transactionId, perfil)
+        self.metrics.accept(nota.transaction_id, perfil)
         return Response(
             content=_ok_encoder.encode(
-                {"status": "recebido", "transactionId": mensagem.transactionId}
+                {"status": "recebido", "transactionId": nota.transaction_id}
             ),
             status_code=201,
             media_type="application/json",
@@ -258,6 +264,7 @@ class Receiver:
             body, size = rej.prefix, rej.size
         self.metrics.reject(rej.motivo)
         fields["motivo"], fields["detalhe"] = rej.motivo, rej.detail[:300]
+        transaction_id, evento = identify(body)
         row = Rejeicao(
             recebido_em=recebido_em,
             destino=destino,
@@ -269,6 +276,8 @@ class Receiver:
             tamanho=size,
             corpo=body[:QUARANTINE_BODY_LIMIT],
             instancia=self.instancia,
+            transaction_id=transaction_id,
+            evento_notificacao=evento,
         )
         try:
             await self.quarentena.write(row)

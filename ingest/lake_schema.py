@@ -1,8 +1,9 @@
 """The lake's two tables (schemas, folder layout, file names): the contract every reader shares.
 
 The receiver is the only writer; Dagster, notebooks and analysts read with DuckDB or pyarrow.
-Day partitions use CCEE's calendar (America/Sao_Paulo), so a lake `dt=` folder, a Dagster
-partition key and CCEE's `periodo/dia` name the same day.
+Day partitions use CCEE's calendar as we read it (America/Sao_Paulo; CCEE does not publish
+which calendar `periodo/dia` follows), so a lake `dt=` folder, a Dagster partition key and
+CCEE's `periodo/dia` name the same day.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ UTC_MICROS = pa.timestamp("us", tz="UTC")
 
 METADADO_TYPE = pa.struct([pa.field("nome", pa.string()), pa.field("valor", pa.string())])
 METADADOS_TYPE = pa.list_(METADADO_TYPE)
+AVISOS_TYPE = pa.list_(pa.string())
 
 NOTIFICACOES_SCHEMA = pa.schema(
     [
@@ -36,6 +38,8 @@ NOTIFICACOES_SCHEMA = pa.schema(
         pa.field("perfil", pa.string(), nullable=True),
         pa.field("corpo", pa.string(), nullable=False),
         pa.field("instancia", pa.string(), nullable=False),
+        # Added with issue 14: files written before lack it (read as an empty list).
+        pa.field("avisos", AVISOS_TYPE, nullable=False),
     ]
 )
 
@@ -51,10 +55,30 @@ QUARENTENA_SCHEMA = pa.schema(
         pa.field("tamanho", pa.int64(), nullable=False),
         pa.field("corpo", pa.binary(), nullable=False),
         pa.field("instancia", pa.string(), nullable=False),
+        # Added with issue 14 (NULL in older files): read from the body when possible.
+        pa.field("transaction_id", pa.string(), nullable=True),
+        pa.field("evento_notificacao", pa.string(), nullable=True),
     ]
 )
 
 SCHEMAS: dict[str, pa.Schema] = {NOTIFICACOES: NOTIFICACOES_SCHEMA, QUARENTENA: QUARENTENA_SCHEMA}
+
+
+def conform(table: str, data: pa.Table) -> pa.Table:
+    """A lake file's rows in today's schema: columns added since it was written are filled
+    with their neutral value (`avisos` → empty list, others → NULL), columns kept in order.
+
+    The schema only ever grows by appending columns, so any older file conforms this way."""
+    schema = SCHEMAS[table]
+    for field in schema:
+        if field.name in data.schema.names:
+            continue
+        if pa.types.is_list(field.type) and not field.nullable:
+            filler = pa.array([[]] * data.num_rows, field.type)
+        else:
+            filler = pa.nulls(data.num_rows, field.type)
+        data = data.append_column(field.name, filler)
+    return data.select(schema.names).cast(schema)
 
 
 def partition_day(recebido_em: datetime) -> date:

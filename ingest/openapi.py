@@ -1,8 +1,12 @@
 """The receiver's own OpenAPI document: CCEE's callback contract, served at `/openapi.json`.
 
-CCEE publishes a Swagger 2.0 suggestion for the participant's endpoint; this is the same
-contract in OpenAPI 3.0 with the body schema derived from `ccee.mensagem.Mensagem` (so it can
-never drift from the validation) and every answer the receiver gives, for clients and fuzzers.
+CCEE publishes a Swagger 2.0 suggestion for the participant's endpoint (every field a plain
+string, none required); this is the same contract in OpenAPI 3.0 as the receiver applies it:
+the request body is `Notificacao` (what is accepted: an object with a non-empty string
+`transactionId` and `eventoNotificacao`), `Mensagem` is the usual shape derived from
+`ccee.mensagem.Mensagem` (what is stored without `avisos`), and the deviation codes come from
+`ingest.validation.AVISOS`, so none of them can drift from the code. Every answer is listed,
+for clients and fuzzers.
 """
 
 from __future__ import annotations
@@ -13,6 +17,23 @@ import msgspec
 
 from ccee.mensagem import Mensagem
 from ingest.auth import PREFIX
+from ingest.validation import AVISOS
+
+_REQUIRED_TEXT = {"type": "string", "minLength": 1}
+#: What the receiver accepts (201): anything else in the object is stored and flagged.
+_NOTIFICACAO = {
+    "type": "object",
+    "description": "Accepted when transactionId and eventoNotificacao are non-empty strings; "
+    "every departure from the usual shape (Mensagem) is stored with a code in `avisos`: "
+    + "; ".join(f"{code}: {text}" for code, text in AVISOS.items()),
+    "required": ["eventoNotificacao", "transactionId"],
+    "properties": {
+        "eventoNotificacao": _REQUIRED_TEXT,
+        "transactionId": _REQUIRED_TEXT,
+        "metadados": {"description": "usually a list of {nome, valor} strings; anything kept"},
+    },
+    "additionalProperties": True,
+}
 
 _PROBLEM = {
     "type": "object",
@@ -36,15 +57,20 @@ _ANSWERS = {
     404: "unknown URL token (nothing stored)",
     413: "body over the limit (quarantined)",
     415: "not JSON (quarantined)",
-    422: "body does not follow the Mensagem contract (quarantined)",
+    422: "not an object, or transactionId/eventoNotificacao missing, empty or not a string "
+    "(quarantined)",
     503: "the lake could not be written: retry later",
 }
 
 
 def openapi_document() -> dict[str, Any]:
-    (ref,), components = msgspec.json.schema_components(
+    _, components = msgspec.json.schema_components(
         [Mensagem], ref_template="#/components/schemas/{name}"
     )
+    components["Mensagem"]["description"] = (
+        "The usual shape of CCEE's callback: stored with an empty `avisos`."
+    )
+    components["Notificacao"] = _NOTIFICACAO
     components["Problem"] = _PROBLEM
     callback = {
         "post": {
@@ -59,9 +85,17 @@ def openapi_document() -> dict[str, Any]:
                     "schema": {"type": "string"},
                 }
             ],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": ref}}},
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Notificacao"}}
+                },
+            },
             "responses": {
-                "201": {"description": "stored durably (duplicates too: every delivery is kept)"},
+                "201": {
+                    "description": "stored durably (duplicates too: every delivery is kept), "
+                    "deviations from the usual shape flagged in the lake's `avisos`"
+                },
                 **{
                     str(status): {**_PROBLEM_RESPONSE, "description": text}
                     for status, text in _ANSWERS.items()

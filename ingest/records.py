@@ -9,6 +9,7 @@ import msgspec
 import pyarrow as pa
 
 from ingest.lake_schema import (
+    AVISOS_TYPE,
     METADADO_TYPE,
     METADADOS_TYPE,
     NOTIFICACOES_SCHEMA,
@@ -23,12 +24,15 @@ class Entrega(msgspec.Struct, frozen=True):
 
     transaction_id: str
     evento_notificacao: str
-    metadados: list[tuple[str, str]]
+    #: (nome, valor) in order; None where the callback had no string to store (see `avisos`)
+    metadados: list[tuple[str | None, str | None]]
     recebido_em: datetime
     destino: str
     perfil: str | None
     corpo: str
     instancia: str
+    #: deviation codes (`ingest.validation.AVISOS`); defaulted so older WAL records decode
+    avisos: tuple[str, ...] = ()
 
 
 class Rejeicao(msgspec.Struct, frozen=True):
@@ -44,6 +48,9 @@ class Rejeicao(msgspec.Struct, frozen=True):
     tamanho: int
     corpo: bytes
     instancia: str
+    #: read from the body when possible, even a truncated one (`ingest.quarantine.identify`)
+    transaction_id: str | None = None
+    evento_notificacao: str | None = None
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -62,8 +69,8 @@ def metadados_array(rows: list[Entrega]) -> pa.Array:
     """list<struct<nome, valor>> from flat name/value columns and offsets.
 
     Built column-wise: converting one dict per pair cost 1.4-2.5x more (measured per row)."""
-    nomes: list[str] = []
-    valores: list[str] = []
+    nomes: list[str | None] = []
+    valores: list[str | None] = []
     offsets = [0]
     for r in rows:
         for nome, valor in r.metadados:
@@ -77,6 +84,18 @@ def metadados_array(rows: list[Entrega]) -> pa.Array:
     return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pares, type=METADADOS_TYPE)
 
 
+def avisos_array(rows: list[Entrega]) -> pa.Array:
+    """list<string> from flat codes and offsets (nearly always all empty)."""
+    codes: list[str] = []
+    offsets = [0]
+    for r in rows:
+        codes.extend(r.avisos)
+        offsets.append(len(codes))
+    return pa.ListArray.from_arrays(
+        pa.array(offsets, pa.int32()), pa.array(codes, pa.string()), type=AVISOS_TYPE
+    )
+
+
 def entregas_table(rows: list[Entrega]) -> pa.Table:
     return pa.Table.from_arrays(
         [
@@ -88,6 +107,7 @@ def entregas_table(rows: list[Entrega]) -> pa.Table:
             pa.array([r.perfil for r in rows], pa.string()),
             pa.array([r.corpo for r in rows], pa.string()),
             pa.array([r.instancia for r in rows], pa.string()),
+            avisos_array(rows),
         ],
         schema=NOTIFICACOES_SCHEMA,
     )
@@ -106,6 +126,8 @@ def rejeicoes_table(rows: list[Rejeicao]) -> pa.Table:
             pa.array([r.tamanho for r in rows], pa.int64()),
             pa.array([r.corpo for r in rows], pa.binary()),
             pa.array([r.instancia for r in rows], pa.string()),
+            pa.array([r.transaction_id for r in rows], pa.string()),
+            pa.array([r.evento_notificacao for r in rows], pa.string()),
         ],
         schema=QUARENTENA_SCHEMA,
     )

@@ -253,6 +253,49 @@ def _(rejeicoes):
 
 @app.cell(hide_code=True)
 def _(periodo, wh):
+    expiradas = entrega.expiradas(wh, periodo)
+    _texto = (
+        "## Notificações expiradas: por quê?\n\nCada notificação que a CCEE dá como "
+        "EXPIRADO (24 h sem 201): tentativas **recusadas** pelo receptor (e o motivo, pela "
+        "quarentena com o mesmo transactionId), **armazenadas** no lago (o 201 se perdeu) ou "
+        "que **nunca chegaram** (e o endereço para onde a CCEE enviava)."
+    )
+    if len(expiradas):
+        expiradas = expiradas.assign(
+            diagnostico=expiradas["diagnostico"].map(entrega.DIAGNOSTICOS)
+        )
+    else:
+        _texto += "\n\nNenhuma no período. ✅"
+    mo.md(_texto)
+    return (expiradas,)
+
+
+@app.cell(hide_code=True)
+def _(expiradas):
+    expiradas if len(expiradas) else None
+    return
+
+
+@app.cell(hide_code=True)
+def _(periodo, wh):
+    avisos = entrega.entregas_com_avisos(wh, periodo)
+    mo.md(
+        "## Entregas com avisos\n\nNotificações aceitas (201) que fogem do formato usual "
+        "(transactionId que não é UUID, código fora do padrão, metadados ausentes, valores "
+        "não textuais…), por código de aviso; o corpo original fica no lago."
+        + ("" if len(avisos) else "\n\nNenhuma no período. ✅")
+    )
+    return (avisos,)
+
+
+@app.cell(hide_code=True)
+def _(avisos):
+    avisos if len(avisos) else None
+    return
+
+
+@app.cell(hide_code=True)
+def _(periodo, wh):
     por_evento = entrega.sla_por_evento(wh, periodo)
     mo.md("## Por evento de notificação")
     return (por_evento,)

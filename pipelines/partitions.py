@@ -1,4 +1,5 @@
-"""Day partitions on CCEE's calendar (America/Sao_Paulo), 1:1 with the lake's `dt=` folders.
+"""Day partitions on CCEE's calendar as we read it (America/Sao_Paulo: CCEE does not publish
+which calendar `periodo/dia` follows), 1:1 with the lake's `dt=` folders.
 
 `end_offset=1` makes today's (still filling) partition addressable, so the lake sensor can
 load today's deliveries as they land.

@@ -15,7 +15,7 @@ from litestar.params import FromPath, JSONBody
 
 from ccee.mensagem import Metadado
 from simulator.core import Simulator
-from simulator.knobs import FaultSettings
+from simulator.knobs import DeliverySettings, FaultSettings
 from simulator.timefmt import soap_timestamp
 
 MAX_BATCH = 10_000
@@ -102,6 +102,15 @@ def admin_controller(sim: Simulator) -> type[Controller]:
         async def set_faults(self, data: JSONBody[FaultSettings]) -> FaultSettings:
             sim.knobs.set(data)
             return sim.knobs.get()
+
+        @get("/delivery")
+        async def delivery(self) -> DeliverySettings:
+            return sim.knobs.get_delivery()
+
+        @put("/delivery")
+        async def set_delivery(self, data: JSONBody[DeliverySettings]) -> DeliverySettings:
+            sim.knobs.set_delivery(data)
+            return sim.knobs.get_delivery()
 
         @get("/generator")
         async def generator(self) -> dict[str, object]:

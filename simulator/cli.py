@@ -14,6 +14,7 @@ import click
 from settings import data_dir
 from simulator.dispatcher import DispatchSettings
 from simulator.event_catalog import DEFAULT_CODES, EventCatalog
+from simulator.knobs import DEFAULT_FIRST_ATTEMPT_DELAY_S, DeliverySettings
 
 
 def _default_db() -> Path:
@@ -66,6 +67,11 @@ def _parse_start(value: str | None) -> datetime | None:
               help="Concurrent deliveries in total (each destination gets at most 4).")
 @click.option("--callback-ca", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="CA bundle to verify https destinations (default: system trust).")
+@click.option("--first-attempt-delay", default=DEFAULT_FIRST_ATTEMPT_DELAY_S, show_default=True,
+              type=click.FloatRange(0, 86400),
+              help="CCEE seconds from dataOrigem to the first delivery attempt (CCEE's recorded "
+                   "results: 9-10 min); retries stay on the dataOrigem + k*5 min grid. "
+                   "0 sends at once.")
 def simulate(
     host: str,
     port: int,
@@ -81,6 +87,7 @@ def simulate(
     callback_timeout: float,
     max_concurrency: int,
     callback_ca: Path | None,
+    first_attempt_delay: float,
 ) -> None:
     """Run a local CCEE: the three BSv2 SOAP services (at /ws/v2/<Service>BSv2, WSDL at
     ?wsdl), the notification dispatcher with CCEE's retry rule (every 5 minutes for 24 hours,
@@ -119,6 +126,7 @@ def simulate(
             max_concurrency=max_concurrency,
             verify=str(callback_ca) if callback_ca else True,
         ),
+        delivery=DeliverySettings(first_attempt_delay_s=first_attempt_delay),
     )
     tls = TLSConfig(tls_cert, tls_key, client_ca=tls_client_ca) if tls_cert and tls_key else None
     try:

@@ -19,7 +19,7 @@ from simulator.dispatcher import Dispatcher, DispatchSettings
 from simulator.event_catalog import DEFAULT_CODES, EventCatalog
 from simulator.events import SimEvent
 from simulator.generator import EventGenerator
-from simulator.knobs import Knobs
+from simulator.knobs import DeliverySettings, Knobs
 from simulator.ledger import Ledger
 from simulator.participants import Participant, Participants
 from simulator.preferences import PreferenceStore
@@ -41,6 +41,8 @@ class SimulatorConfig(msgspec.Struct):
     catalog: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_CODES))
     retry: RedeliveryRule = CCEE_RETRY
     dispatch: DispatchSettings = msgspec.field(default_factory=DispatchSettings)
+    #: first-attempt delay (default: as in CCEE's recorded results); changeable at run time
+    delivery: DeliverySettings = msgspec.field(default_factory=DeliverySettings)
 
 
 class UnknownEventCode(ValueError):
@@ -59,6 +61,7 @@ class Simulator:
         self.preferences = PreferenceStore(self.db)
         self.ledger = Ledger(self.db)
         self.knobs = Knobs(config.seed)
+        self.knobs.set_delivery(config.delivery)
         self.soap = SoapService(
             self.clock, self.catalog, self.participants, self.preferences, self.ledger, self.knobs
         )
@@ -162,7 +165,8 @@ class Simulator:
             "dispatcher": {
                 "inflight": self.dispatcher.inflight,
                 "scheduled": self.dispatcher.scheduled,
-                "max_attempts": self.dispatcher.policy.max_attempts,
+                "max_attempts": self.dispatcher.max_attempts(),
+                "first_attempt_delay_s": self.knobs.get_delivery().first_attempt_delay_s,
             },
             "generator": {
                 "paused": self.generator.paused,

@@ -115,10 +115,14 @@ class Dispatcher:
         self, transaction_id: str, url: str, body: bytes, t0: datetime, attempt: int = 0
     ) -> None:
         """Schedule attempt `attempt` of a notification (call on the event loop's thread)."""
-        due = self.policy.due(t0, attempt)
+        due = self.policy.due(t0, attempt, self._knobs.first_attempt_delay())
         job = _Job(due, transaction_id, url, body, t0, attempt)
         heapq.heappush(self._heap, (due, next(self._seq), job))
         self._wake.set()
+
+    def max_attempts(self) -> int:
+        """Attempts a notification gets under the current first-attempt delay."""
+        return self.policy.attempts(self._knobs.first_attempt_delay())
 
     @property
     def inflight(self) -> int:
@@ -198,7 +202,7 @@ class Dispatcher:
             )
             if status == 201 and not lost:
                 self._ledger.mark_notified(job.transaction_id, done_at)
-            elif job.attempt + 1 < self.policy.max_attempts:
+            elif job.attempt + 1 < self.max_attempts():
                 self.submit(job.transaction_id, job.url, job.body, job.t0, job.attempt + 1)
             else:
                 self._ledger.mark_expired(job.transaction_id, done_at)

@@ -1,4 +1,4 @@
-"""Fault injection knobs: how the local CCEE misbehaves on purpose, for tests and demos.
+"""Knobs: how the local CCEE misbehaves on purpose (faults) and how it paces deliveries.
 
 Decisions draw from a seeded RNG so a run with `--seed` misbehaves the same way twice.
 Deterministic counters (`lose_next_201`, `fail_page.vezes`) exist for tests that must
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import threading
+from datetime import timedelta
 from enum import Enum
 
 import msgspec
@@ -47,6 +48,23 @@ class FaultSettings(msgspec.Struct):
             raise ValueError("fail_page needs numero >= 1 and vezes >= 0")
 
 
+#: CCEE's recorded ListarResultado response has dataNotificacao 9 min 23 s to 10 min 3 s
+#: after dataOrigem for every notification: the middle of that range (CCEE seconds).
+DEFAULT_FIRST_ATTEMPT_DELAY_S = 570.0
+
+
+class DeliverySettings(msgspec.Struct):
+    #: CCEE seconds from dataOrigem to the first delivery attempt; retries stay on the
+    #: dataOrigem + k·5 min grid (`simulator.retry`). 0 sends at once (tests, the demo).
+    first_attempt_delay_s: float = DEFAULT_FIRST_ATTEMPT_DELAY_S
+
+    def check(self) -> None:
+        if not 0.0 <= self.first_attempt_delay_s <= 24 * 3600:
+            raise ValueError(
+                f"first_attempt_delay_s must be within [0, 86400], got {self.first_attempt_delay_s}"
+            )
+
+
 class SoapOutcome(Enum):
     OK = "ok"
     FAULT = "fault"
@@ -60,6 +78,7 @@ class Knobs:
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
         self._settings = FaultSettings()
+        self._delivery = DeliverySettings()
 
     def get(self) -> FaultSettings:
         with self._lock:
@@ -69,6 +88,19 @@ class Knobs:
         settings.check()
         with self._lock:
             self._settings = settings
+
+    def get_delivery(self) -> DeliverySettings:
+        with self._lock:
+            return msgspec.structs.replace(self._delivery)
+
+    def set_delivery(self, settings: DeliverySettings) -> None:
+        """Applies to attempts scheduled from now on (those already due keep their time)."""
+        settings.check()
+        with self._lock:
+            self._delivery = settings
+
+    def first_attempt_delay(self) -> timedelta:
+        return timedelta(seconds=self._delivery.first_attempt_delay_s)
 
     def soap_latency_s(self) -> float:
         return self._settings.soap_latency_ms / 1000.0

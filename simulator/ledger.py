@@ -2,7 +2,7 @@
 
 It is what `listarResultadoNotificacao` reads, and what the dispatcher writes as attempts
 succeed, fail or expire. Filters follow CCEE's (evento, dia, situacao, transactionId); `dia`
-is the São Paulo calendar day of `dataOrigem` (docs/contracts.md).
+is the São Paulo calendar day of `dataOrigem` (our reading, docs/contracts.md).
 """
 
 from __future__ import annotations

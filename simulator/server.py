@@ -24,7 +24,7 @@ import uvicorn
 from ccee.mensagem import Metadado
 from simulator.app import create_app
 from simulator.core import Simulator, SimulatorConfig
-from simulator.knobs import FaultSettings
+from simulator.knobs import DeliverySettings, FaultSettings
 from simulator.ledger import Notificacao, Tentativa
 
 T = TypeVar("T")
@@ -152,6 +152,9 @@ class RunningSimulator:
 
     def set_faults(self, settings: FaultSettings) -> None:
         self.call(self.sim.knobs.set, settings)
+
+    def set_delivery(self, settings: DeliverySettings) -> None:
+        self.call(self.sim.knobs.set_delivery, settings)
 
     def notification(self, transaction_id: str) -> Notificacao | None:
         return self.call(self.sim.ledger.get, transaction_id)

@@ -1,5 +1,6 @@
 """The faults this local CCEE answers with, in CCEE's shape (HTTP 500, `Server.<code>`).
 
+The texts and the choice of fault per situation are our reading, not CCEE's publication.
 Codes and texts follow soap-samples/fault_catalog.json: 2001 securityFault (peer mock, text
 corroborated by CCEE's guide), 3006 invalidParametersFault, 3001 noDataFoundFault and 4001
 unexpectedTechnicalFault (real capture). Schema violations have no published code; we use

@@ -188,3 +188,78 @@ def rejeicoes_por_dia(wh: Warehouse, periodo: Periodo = TUDO) -> pd.DataFrame:
             FROM quarentena WHERE {where} GROUP BY ALL ORDER BY dia, status_http""",
         args,
     )
+
+
+def entregas_com_avisos(wh: Warehouse, periodo: Periodo = TUDO) -> pd.DataFrame:
+    """Notifications accepted with deviations from the usual shape, per aviso code.
+
+    A notification flagged with several codes counts once under each (see docs/contracts.md
+    for the codes); a warehouse from before the `avisos` column has none."""
+    if not wh.has_column("notificacoes", "avisos"):
+        return pd.DataFrame(columns=["aviso", "notificacoes", "eventos", "ultima_sp"])
+    where, args = periodo.sql("dt")
+    return wh.df(
+        f"""SELECT aviso, count(*) AS notificacoes,
+                   string_agg(DISTINCT evento_notificacao, ', ' ORDER BY evento_notificacao)
+                       AS eventos,
+                   {sp_local("max(ultimo_recebimento)")} AS ultima_sp
+            FROM (SELECT unnest(avisos) AS aviso, evento_notificacao, ultimo_recebimento
+                  FROM notificacoes WHERE {where} AND len(avisos) > 0)
+            GROUP BY aviso ORDER BY notificacoes DESC, aviso""",
+        args,
+    )
+
+
+#: What happened to an expired notification's attempts, as the report words it.
+DIAGNOSTICOS = {
+    "recusada": "recusada pelo receptor (quarentena)",
+    "no_lago": "armazenada no lago (o 201 não chegou à CCEE)",
+    "nunca_chegou": "nunca chegou ao receptor",
+}
+
+
+def expiradas(wh: Warehouse, periodo: Periodo = TUDO, limite: int = 200) -> pd.DataFrame:
+    """Per notification CCEE reports EXPIRADO: were its attempts refused (and why, from the
+    quarantine rows carrying its transaction_id), stored, or did they never arrive (and at
+    which destination CCEE was sending them)?"""
+    cols = [
+        "transaction_id",
+        "evento_notificacao",
+        "perfil",
+        "dia",
+        "endereco_destino",
+        "diagnostico",
+        "tentativas_recusadas",
+        "motivos",
+        "ultima_recusa_sp",
+    ]
+    if not wh.has("resultados_notificacao"):
+        return pd.DataFrame(columns=cols)
+    where, args = periodo.sql("r.dia")
+    recusas = (
+        "(SELECT NULL::VARCHAR AS transaction_id, 0 AS n, NULL AS motivos, "
+        "NULL::TIMESTAMPTZ AS ultima WHERE false)"
+    )
+    if wh.has_column("quarentena", "transaction_id"):
+        recusas = """(SELECT transaction_id, count(*) AS n,
+                             string_agg(DISTINCT motivo, ', ' ORDER BY motivo) AS motivos,
+                             max(recebido_em) AS ultima
+                      FROM quarentena WHERE transaction_id IS NOT NULL GROUP BY 1)"""
+    lago = "(SELECT NULL::VARCHAR AS transaction_id WHERE false)"
+    if wh.has("notificacoes"):
+        lago = "(SELECT DISTINCT transaction_id FROM notificacoes)"
+    return wh.df(
+        f"""SELECT r.transaction_id, r.evento_notificacao, r.perfil,
+                   strftime(r.dia, '%Y-%m-%d') AS dia, r.endereco_destino,
+                   CASE WHEN q.n > 0 THEN 'recusada'
+                        WHEN l.transaction_id IS NOT NULL THEN 'no_lago'
+                        ELSE 'nunca_chegou' END AS diagnostico,
+                   coalesce(q.n, 0)::BIGINT AS tentativas_recusadas, q.motivos,
+                   {sp_local("q.ultima")} AS ultima_recusa_sp
+            FROM resultados_notificacao r
+            LEFT JOIN {recusas} q ON q.transaction_id = r.transaction_id
+            LEFT JOIN {lago} l ON l.transaction_id = r.transaction_id
+            WHERE r.situacao = 'EXPIRADO' AND {where}
+            ORDER BY r.dia, r.transaction_id LIMIT {int(limite)}""",
+        args,
+    )

@@ -67,6 +67,17 @@ class Warehouse:
     def has(self, table: str) -> bool:
         return table in self.tables
 
+    def has_column(self, table: str, column: str) -> bool:
+        """Whether a table has a column (warehouses from older versions may lack one)."""
+        if not self.has(table):
+            return False
+        n = self.df(
+            "SELECT count(*) AS n FROM information_schema.columns "
+            "WHERE table_name = ? AND column_name = ?",
+            [table, column],
+        ).iloc[0]["n"]
+        return bool(n)
+
     def has_rows(self, table: str) -> bool:
         if not self.has(table):
             return False

@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 import duckdb
 
+from ingest.lake_files import partition_files
 from ingest.lake_schema import NOTIFICACOES
-from pipelines.core.lake import partition_files
 from pipelines.core.lake_tables import days_between
 from pipelines.core.names import quote_ident, quote_literal
 

@@ -4,7 +4,7 @@ Only files present when the compaction starts are touched, so a receiver writing
 meanwhile is safe. The new file is written hidden (`.…tmp`), fsynced, verified by row count
 against the sources' footers, published by an atomic rename, and names its sources in its
 footer; only then are the sources removed. Readers that list files through
-`pipelines.core.lake.partition_files` skip a listed source even if a crash left it behind,
+`ingest.lake_files.partition_files` skip a listed source even if a crash left it behind,
 and the next compaction removes such leftovers.
 """
 
@@ -19,8 +19,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest.lake_schema import SCHEMAS, is_data_file, partition_dir
-from pipelines.core.lake import COMPACTED_PREFIX, SOURCES_KEY, compacted_sources
+from ingest.lake_files import COMPACTED_PREFIX, SOURCES_KEY, compacted_sources
+from ingest.lake_schema import SCHEMAS, conform, is_data_file, partition_dir
 from settings import lake_root
 
 
@@ -66,10 +66,10 @@ def compact_day(
 
     expected = sum(pq.read_metadata(folder / n).num_rows for n in sources)
     tables = [pq.read_table(folder / n) for n in sources]
-    schema = SCHEMAS.get(table)
+    if table in SCHEMAS:
+        # Older files lack columns added since: fill them (`conform`) so all files concatenate.
+        tables = [conform(table, t) for t in tables]
     combined = pa.concat_tables(tables, promote_options="default")
-    if schema is not None and set(combined.schema.names) == set(schema.names):
-        combined = combined.select(schema.names).cast(schema)
     if combined.num_rows != expected:
         raise CompactionError(f"{folder}: read {combined.num_rows} rows, footers say {expected}")
     meta = dict(combined.schema.metadata or {})

@@ -3,7 +3,8 @@
 A transaction is delivered again and again (CCEE retries every 5 minutes for 24 h), so its
 deliveries can straddle two São Paulo days. The rows of days [d0, d1] are computed from the
 lake folders [d0 − 1, d1 + 1]: a transaction belongs to the day of its first receipt, and its
-last receipt / delivery count include the following day's retries.
+last receipt / delivery count include the following day's retries. Its `avisos` is the union
+of the deviation codes of all those deliveries (lake files older than the column count as none).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from pathlib import Path
 
 import duckdb
 
+from ingest.lake_files import partition_files
 from ingest.lake_schema import NOTIFICACOES
 from pipelines.core.connections import transaction
-from pipelines.core.lake import partition_files
 from pipelines.core.names import quote_literal
 
 #: How many neighbouring days a transaction's deliveries may span (24 h retry window).
@@ -34,8 +35,11 @@ CREATE TABLE IF NOT EXISTS notificacoes (
     primeiro_recebimento TIMESTAMPTZ,
     ultimo_recebimento TIMESTAMPTZ,
     entregas INTEGER,
-    dt DATE NOT NULL
+    dt DATE NOT NULL,
+    avisos VARCHAR[]
 );
+-- warehouses created before the lake had `avisos` (issue 14) gain the column
+ALTER TABLE notificacoes ADD COLUMN IF NOT EXISTS avisos VARCHAR[];
 CREATE TABLE IF NOT EXISTS metadados (
     transaction_id VARCHAR NOT NULL,
     posicao INTEGER NOT NULL,
@@ -68,6 +72,12 @@ def _parquet_list(files: Sequence[Path]) -> str:
     return "[" + ", ".join(quote_literal(str(f)) for f in files) + "]"
 
 
+def _has_avisos(con: duckdb.DuckDBPyConnection, source: str) -> bool:
+    """Whether any file of `source` has `avisos` (files written before issue 14 do not)."""
+    columns = con.execute(f"DESCRIBE SELECT * FROM {source})").fetchall()
+    return any(c[0] == "avisos" for c in columns)
+
+
 def stage_deliveries(
     con: duckdb.DuckDBPyConnection, data_dir: str | os.PathLike[str], d0: date, d1: date
 ) -> int:
@@ -77,7 +87,7 @@ def stage_deliveries(
         CREATE OR REPLACE TEMP TABLE _entregas (
             transaction_id VARCHAR, evento_notificacao VARCHAR,
             metadados STRUCT(nome VARCHAR, valor VARCHAR)[], recebido_em TIMESTAMPTZ,
-            perfil VARCHAR, dt DATE, arquivo VARCHAR, linha BIGINT)
+            perfil VARCHAR, dt DATE, arquivo VARCHAR, linha BIGINT, avisos VARCHAR[])
         """
     )
     n_files = 0
@@ -89,13 +99,14 @@ def stage_deliveries(
         inside = d0 <= day <= d1
         # Neighbour days only contribute timestamps: skip their metadata payload.
         meta = "metadados" if inside else "NULL"
+        source = f"read_parquet({_parquet_list(files)}, union_by_name = true"
+        avisos = "coalesce(avisos, [])" if _has_avisos(con, source) else "[]::VARCHAR[]"
         con.execute(
             f"""
             INSERT INTO _entregas
             SELECT transaction_id, evento_notificacao, {meta}, recebido_em, perfil,
-                   DATE {quote_literal(day.isoformat())}, filename, file_row_number
-            FROM read_parquet({_parquet_list(files)}, union_by_name = true,
-                              filename = true, file_row_number = true)
+                   DATE {quote_literal(day.isoformat())}, filename, file_row_number, {avisos}
+            FROM {source}, filename = true, file_row_number = true)
             """
         )
     return n_files
@@ -119,11 +130,12 @@ def load_notificacoes(
                 SELECT transaction_id,
                        arg_min(dt, (recebido_em, arquivo, linha)) AS dt_primeiro,
                        min(recebido_em) AS primeiro, max(recebido_em) AS ultimo,
-                       count(*)::INTEGER AS entregas
+                       count(*)::INTEGER AS entregas,
+                       list_sort(list_distinct(flatten(list(avisos)))) AS avisos
                 FROM _entregas GROUP BY transaction_id
             )
             SELECT e.transaction_id, e.perfil, e.evento_notificacao, e.metadados,
-                   r.primeiro, r.ultimo, r.entregas, r.dt_primeiro AS dt
+                   r.primeiro, r.ultimo, r.entregas, r.dt_primeiro AS dt, r.avisos
             FROM _entregas e JOIN resumo r USING (transaction_id)
             WHERE r.dt_primeiro BETWEEN DATE {lo} AND DATE {hi}
               AND e.dt BETWEEN DATE {lo} AND DATE {hi}
@@ -135,13 +147,14 @@ def load_notificacoes(
         con.execute(f"DELETE FROM metadados WHERE dt BETWEEN DATE {lo} AND DATE {hi}")
         con.execute(
             """
-            INSERT INTO notificacoes
+            INSERT INTO notificacoes (transaction_id, perfil, evento_notificacao, entidade,
+                evento, primeiro_recebimento, ultimo_recebimento, entregas, dt, avisos)
             SELECT transaction_id, perfil, evento_notificacao,
                    CASE WHEN strpos(evento_notificacao, '.') > 0
                         THEN split_part(evento_notificacao, '.', 1) END,
                    CASE WHEN strpos(evento_notificacao, '.') > 0
                         THEN substr(evento_notificacao, strpos(evento_notificacao, '.') + 1) END,
-                   primeiro, ultimo, entregas, dt
+                   primeiro, ultimo, entregas, dt, avisos
             FROM _primeiras ORDER BY dt, primeiro, transaction_id
             """
         )

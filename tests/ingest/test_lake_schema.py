@@ -15,7 +15,9 @@ from ingest.fsops import FileOps, publish_atomically, temp_name
 from ingest.lake_schema import (
     NOTIFICACOES,
     NOTIFICACOES_SCHEMA,
+    QUARENTENA,
     QUARENTENA_SCHEMA,
+    conform,
     data_files,
     partition_day,
     partition_dir,
@@ -42,7 +44,9 @@ def test_schemas_match_the_contract() -> None:
         "perfil",
         "corpo",
         "instancia",
+        "avisos",
     ]
+    assert NOTIFICACOES_SCHEMA.field("avisos").type == pa.list_(pa.string())
     assert NOTIFICACOES_SCHEMA.field("recebido_em").type == pa.timestamp("us", tz="UTC")
     assert NOTIFICACOES_SCHEMA.field("metadados").type == pa.list_(
         pa.struct([("nome", pa.string()), ("valor", pa.string())])
@@ -58,6 +62,8 @@ def test_schemas_match_the_contract() -> None:
         "tamanho",
         "corpo",
         "instancia",
+        "transaction_id",
+        "evento_notificacao",
     ]
     assert QUARENTENA_SCHEMA.field("corpo").type == pa.binary()
     assert QUARENTENA_SCHEMA.field("status_http").type == pa.int32()
@@ -111,3 +117,28 @@ def test_publish_failure_leaves_no_visible_file(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         publish_atomically(FullDisk(), part, "x.parquet", lambda f: f.write(b"data"))
     assert list(part.iterdir()) == []
+
+
+def test_files_written_before_a_column_existed_conform_to_todays_schema(tmp_path: Path) -> None:
+    """Schema evolution: an old file (no `avisos`, no quarantine ids) reads as today's rows."""
+    new = entregas_table([_row("t1")])
+    old = new.drop_columns(["avisos"])
+    assert conform(NOTIFICACOES, old).equals(new)
+    assert conform(NOTIFICACOES, old).column("avisos").to_pylist() == [[]]
+    quarentena = pa.table(
+        {f.name: pa.array([], f.type) for f in QUARENTENA_SCHEMA if f.name != "transaction_id"}
+    )
+    evolved = conform(QUARENTENA, quarentena.drop_columns(["evento_notificacao"]))
+    assert evolved.schema == QUARENTENA_SCHEMA
+
+
+def test_write_ahead_log_rows_from_before_avisos_still_decode() -> None:
+    """A receiver upgraded over an unpublished WAL segment publishes the old rows as rows
+    without avisos (the WAL stores each row as a msgpack map of its fields)."""
+    import msgspec
+
+    old = msgspec.structs.asdict(_row("t-old"))
+    del old["avisos"]
+    (row,) = msgspec.msgpack.Decoder(list[Entrega]).decode(msgspec.msgpack.encode([old]))
+    assert row.avisos == () and row.transaction_id == "t-old"
+    assert entregas_table([row]).column("avisos").to_pylist() == [[]]

@@ -75,7 +75,9 @@ MONTANTES = [
 
 # (transaction_id, evento_notificacao, situacao, origin UTC, CCEE latency s or None, dia)
 # Day 25 NOTIFICADO latencies: 10, 20, 30 (t1..t3) + 20 (m1) + 10 (m3); day 26: 100 (t4, which
-# the lake never received: the data-loss case). t5 expired.
+# the lake never received: the data-loss case). Expired: t5 (its attempts were refused: a
+# quarantine row carries its transaction_id), t6 (never reached the receiver), c8 (stored in
+# the lake, so the 201 was lost on the way back).
 RESULTADOS = [
     ("t1", "CONTRATO.REGISTRADO", "NOTIFICADO", "2026-11-25 12:00:00+00", 10, "2026-11-25"),
     ("t2", "CONTRATO.REGISTRADO", "NOTIFICADO", "2026-11-25 12:10:00+00", 20, "2026-11-25"),
@@ -84,7 +86,16 @@ RESULTADOS = [
     ("m3", "MONTANTE_ENERGIA.VALIDADO", "NOTIFICADO", "2026-11-25 14:00:00+00", 10, "2026-11-25"),
     ("t4", "CONTRATO.REGISTRADO", "NOTIFICADO", "2026-11-26 12:00:00+00", 100, "2026-11-26"),
     ("t5", "CONTRATO.REGISTRADO", "EXPIRADO", "2026-11-26 12:30:00+00", None, "2026-11-26"),
+    ("t6", "CONTRATO.VALIDADO", "EXPIRADO", "2026-11-26 13:00:00+00", None, "2026-11-26"),
+    ("c8", "CONTRATO.REGISTRADO", "EXPIRADO", "2026-11-27 12:00:00+00", None, "2026-11-27"),
 ]
+
+# The columns added with issue 14 (absent from older warehouses, see build_empty_warehouse):
+# t2 and t3 (day 25) were accepted with avisos; the day-26 json_invalido refusal was t5's.
+AVISOS = {
+    "t2": ["transaction_id_nao_uuid", "codigo_fora_do_padrao"],
+    "t3": ["codigo_fora_do_padrao"],
+}
 
 # (dia, evento, notificacoes, notificado, aguardando, expirado, outros, retentativas,
 #  ausente_no_lago, sem_resultado)
@@ -165,6 +176,15 @@ def build_warehouse(path: Path) -> Path:
                    'detalhe', ?, 'application/json', 10, '{', 'r1', ?::DATE)""",
                 [quando, motivo, status, d],
             )
+        con.execute("ALTER TABLE notificacoes ADD COLUMN avisos VARCHAR[] DEFAULT []")
+        for tid, avisos in AVISOS.items():
+            con.execute("UPDATE notificacoes SET avisos = ? WHERE transaction_id = ?", [avisos, tid])
+        con.execute("ALTER TABLE quarentena ADD COLUMN transaction_id VARCHAR")
+        con.execute("ALTER TABLE quarentena ADD COLUMN evento_notificacao VARCHAR")
+        con.execute(
+            "UPDATE quarentena SET transaction_id = 't5', evento_notificacao = "
+            "'CONTRATO.REGISTRADO' WHERE recebido_em = TIMESTAMPTZ '2026-11-26 15:00:00+00'"
+        )
     finally:
         con.close()
     return path

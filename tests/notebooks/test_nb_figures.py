@@ -136,6 +136,28 @@ def test_sla_over_time_and_data_loss_list(wh: kit.Warehouse) -> None:
     assert rej.groupby("status_http")["pedidos"].sum().to_dict() == {"400": 2, "413": 1}
 
 
+def test_expired_notifications_say_why(wh: kit.Warehouse) -> None:
+    df = entrega.expiradas(wh).set_index("transaction_id")
+    assert df["diagnostico"].to_dict() == {
+        "t5": "recusada", "t6": "nunca_chegou", "c8": "no_lago"}
+    assert df.loc["t5", "motivos"] == "json_invalido"
+    assert df.loc["t5", "tentativas_recusadas"] == 1
+    assert str(df.loc["t5", "ultima_recusa_sp"]).startswith("2026-11-26 12:00")  # 15:00Z
+    assert df.loc["t6", "endereco_destino"] == "https://example.invalid/hook/***"
+    assert df.loc["t6", "tentativas_recusadas"] == 0
+    only26 = entrega.expiradas(wh, kit.Periodo(dt.date(2026, 11, 26), dt.date(2026, 11, 26)))
+    assert sorted(only26.transaction_id) == ["t5", "t6"]
+
+
+def test_deliveries_with_avisos_by_code(wh: kit.Warehouse) -> None:
+    df = entrega.entregas_com_avisos(wh)
+    assert {r.aviso: r.notificacoes for r in df.itertuples()} == {
+        "codigo_fora_do_padrao": 2, "transaction_id_nao_uuid": 1}
+    assert df.iloc[0]["aviso"] == "codigo_fora_do_padrao"  # the most frequent first
+    assert entrega.entregas_com_avisos(
+        wh, kit.Periodo(dt.date(2026, 11, 26), dt.date(2026, 11, 27))).empty
+
+
 def test_missing_and_empty_warehouse_are_no_data_not_errors(
     tmp_path: Path, empty_warehouse: Path
 ) -> None:
@@ -148,6 +170,9 @@ def test_missing_and_empty_warehouse_are_no_data_not_errors(
     assert empty.has("eventos_contrato") and not empty.has_rows("eventos_contrato")
     assert entrega.plantao(empty).taxa_entrega is None
     assert contratos.resumo(empty)["eventos"] == 0
+    # an older warehouse (no avisos, no quarantine transaction_id) reads as "none", not errors
+    assert entrega.entregas_com_avisos(empty).empty
+    assert entrega.expiradas(empty).empty
 
 
 def test_reader_never_blocks_the_writer(warehouse: Path, tmp_path: Path) -> None:

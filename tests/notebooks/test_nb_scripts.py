@@ -84,6 +84,11 @@ def test_delivery_health_notebook_figures_and_alarm(warehouse: Path) -> None:
     assert (p.notificacoes, p.notificado, p.expirado, p.perda_de_dados) == (19, 15, 2, 1)
     assert p.taxa_entrega == pytest.approx(15 / 19)
     assert list(d["perdidas"].transaction_id) == ["t4"]
+    # the period defaults to the last 7 days up to the 26th: t5 refused, t6 never arrived
+    why = dict(zip(d["expiradas"].transaction_id, d["expiradas"].diagnostico, strict=True))
+    assert why == {"t5": "recusada pelo receptor (quarentena)",
+                   "t6": "nunca chegou ao receptor"}
+    assert set(d["avisos"].aviso) == {"codigo_fora_do_padrao", "transaction_id_nao_uuid"}
     # The on-call block is the first real output and carries the alarm and the figures.
     head = next(o for o in outputs if "ccee-kpi" in str(getattr(o, "text", "")))
     html = head.text

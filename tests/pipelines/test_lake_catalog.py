@@ -50,13 +50,13 @@ LIMITE_ALTO = {"ops": {"eventos_entidades": {"config": {"limite_taxa_erros_conve
 
 EXPECTED_NOTIFICACOES = [
     ("t1", "AGENTE1", "CONTRATO.REGISTRADO", "CONTRATO", "REGISTRADO", ts(20, 14, 0),
-     ts(20, 14, 10), 3, DAY),
+     ts(20, 14, 10), 3, DAY, []),
     ("t2", "AGENTE1", "MONTANTE_ENERGIA.AJUSTADO", "MONTANTE_ENERGIA", "AJUSTADO",
-     ts(20, 15, 0), ts(20, 15, 0), 1, DAY),
+     ts(20, 15, 0), ts(20, 15, 0), 1, DAY, []),
     ("t3", None, "GARANTIA_FINANCEIRA.APORTADA", "GARANTIA_FINANCEIRA", "APORTADA",
-     ts(20, 16, 0), ts(20, 16, 0), 1, DAY),
+     ts(20, 16, 0), ts(20, 16, 0), 1, DAY, []),
     ("t4", "AGENTE1", "CONTRATO.REGISTRADO", "CONTRATO", "REGISTRADO", ts(21, 2, 58),
-     ts(21, 3, 3), 2, DAY),
+     ts(21, 3, 3), 2, DAY, []),
 ]
 
 
@@ -232,9 +232,9 @@ def test_quarentena_rows(data_dir: Path, run: Runner) -> None:
         "instancia": "rx-1"}])
     assert run(D, LAKE_ASSETS).success
     assert run(D, LAKE_ASSETS).success
-    assert query(data_dir, "SELECT * FROM quarentena") == [
+    assert query(data_dir, "SELECT * EXCLUDE (id) FROM quarentena") == [
         (ts(20, 12, 0), "/webhook/***", "AGENTE1", "json_invalido", "not JSON", 400,
-         "application/json", 4, "\ufffd{ab", "rx-1", DAY)]
+         "application/json", 4, "\ufffd{ab", "rx-1", DAY, None, None)]
 
 
 def test_typed_values(data_dir: Path, run: Runner) -> None:
@@ -245,3 +245,54 @@ def test_typed_values(data_dir: Path, run: Runner) -> None:
     assert query(data_dir, "SELECT montante_mwh, id_contrato, erros_conversao "
                            "FROM eventos_montante_energia") == [
         (Decimal("1520.250000"), None, '{"id_contrato":"12.5"}')]
+
+
+def test_avisos_are_the_union_over_deliveries_and_old_files_count_as_none(
+    data_dir: Path, run: Runner
+) -> None:
+    """A transaction's deliveries may flag different things (and old lake files have no
+    `avisos` column at all): `notificacoes.avisos` is the sorted union, [] for none."""
+    write_notificacoes(data_dir, [
+        Entrega("ta", "contrato.x", [], ts(20, 12, 0), avisos=["codigo_fora_do_padrao"]),
+        Entrega("tb", "CONTRATO.REGISTRADO", [("ID_CONTRATO", "1")], ts(20, 12, 0)),
+    ])
+    write_notificacoes(data_dir, [
+        # a retry after midnight that also lost its metadados
+        Entrega("ta", "contrato.x", [], ts(21, 3, 10),
+                avisos=["codigo_fora_do_padrao", "metadados_ausentes"]),
+    ])
+    # written by a receiver from before the column: read as no avisos
+    write_notificacoes(data_dir, [
+        Entrega("ta", "contrato.x", [], ts(20, 12, 5)),
+        Entrega("tc", "CONTRATO.REGISTRADO", [("ID_CONTRATO", "2")], ts(20, 13, 0)),
+    ], legacy=True)
+    write_notificacoes(data_dir, [
+        Entrega("td", "CONTRATO.REGISTRADO", [("ID_CONTRATO", "3")], ts(20, 14, 0)),
+    ], day=date(2026, 11, 21), legacy=True)  # a neighbour folder of old files only
+    result = run(D, LAKE_ASSETS)
+    assert result.success
+    assert query(data_dir, "SELECT transaction_id, entregas, avisos FROM notificacoes "
+                           "ORDER BY 1") == [
+        ("ta", 3, ["codigo_fora_do_padrao", "metadados_ausentes"]),
+        ("tb", 1, []),
+        ("tc", 1, []),
+    ]
+
+
+def test_quarentena_carries_the_ids_and_reads_old_files(data_dir: Path, run: Runner) -> None:
+    base = {"destino": "/webhook/***", "perfil": "AGENTE1", "detalhe": "d", "status_http": 422,
+            "content_type": "application/json", "instancia": "rx-1"}
+    body = b'{"transactionId": "tx-9", "eventoNotificacao": "A.B"'
+    write_quarentena(data_dir, [{**base, "recebido_em": ts(20, 12, 0), "motivo": "json_invalido",
+                                 "tamanho": len(body), "corpo": body, "transaction_id": "tx-9",
+                                 "evento_notificacao": "A.B"}])
+    write_quarentena(data_dir, [{**base, "recebido_em": ts(20, 13, 0), "motivo": "json_invalido",
+                                 "tamanho": 2, "corpo": b"{x"}], legacy=True)
+    assert run(D, LAKE_ASSETS).success
+    rows = query(data_dir, "SELECT recebido_em, transaction_id, evento_notificacao, id "
+                           "FROM quarentena ORDER BY recebido_em")
+    assert [r[:3] for r in rows] == [(ts(20, 12, 0), "tx-9", "A.B"), (ts(20, 13, 0), None, None)]
+    from ingest.quarantine import entries
+
+    # the warehouse's id is the one `ccee-webhook quarantine show` takes
+    assert [r[3] for r in rows] == [e.id for e in entries(data_dir)]

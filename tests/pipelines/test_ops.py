@@ -10,14 +10,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pyarrow.parquet as pq
 from pl_helpers import LAKE_ASSETS, Runner, query
 from pl_lake import Entrega, write_notificacoes
 
-from ingest.lake_schema import NOTIFICACOES, partition_dir
+from ingest.lake_schema import NOTIFICACOES, NOTIFICACOES_SCHEMA, partition_dir
 from settings import lake_root
 from pipelines.core.compaction import compact_day
-from pipelines.core.lake import partition_files
+from ingest.lake_files import partition_files
 from pipelines.defs.lake.sensors import lake_sensor
 from pipelines.resources import WarehouseResource
 
@@ -83,6 +84,38 @@ def test_compaction_is_lossless_and_skips_superseded_leftovers(data_dir: Path,
     )
     assert run("2026-11-20", LAKE_ASSETS).success
     assert query(data_dir, "SELECT count(*), sum(entregas) FROM notificacoes") == [(6, 11)]
+
+
+def test_compaction_merges_files_from_before_and_after_a_new_column(data_dir: Path) -> None:
+    """Old files (no `avisos`) and new ones compact into one file of today's schema."""
+    write_notificacoes(data_dir, [Entrega("old", "CONTRATO.REGISTRADO", [], ts(12, 0))],
+                       legacy=True)
+    write_notificacoes(data_dir, [Entrega("new", "contrato.x", [], ts(12, 1),
+                                          avisos=["codigo_fora_do_padrao"])])
+    r = compact_day(data_dir, NOTIFICACOES, DAY)
+    assert (r.arquivos, r.linhas) == (2, 2)
+    folder = partition_dir(lake_root(data_dir), NOTIFICACOES, DAY)
+    table = pq.read_table(folder / str(r.destino))
+    assert table.schema.remove_metadata() == NOTIFICACOES_SCHEMA
+    assert sorted(zip(table.column("transaction_id").to_pylist(),
+                      table.column("avisos").to_pylist(), strict=True)) == [
+        ("new", ["codigo_fora_do_padrao"]), ("old", [])]
+
+
+def test_a_warehouse_from_before_avisos_gains_the_column(data_dir: Path, run: Runner) -> None:
+    con = duckdb.connect(str(data_dir / "warehouse.duckdb"))
+    con.execute(
+        "CREATE TABLE notificacoes (transaction_id VARCHAR NOT NULL, perfil VARCHAR, "
+        "evento_notificacao VARCHAR, entidade VARCHAR, evento VARCHAR, "
+        "primeiro_recebimento TIMESTAMPTZ, ultimo_recebimento TIMESTAMPTZ, entregas INTEGER, "
+        "dt DATE NOT NULL)"
+    )
+    con.close()
+    write_notificacoes(data_dir, [Entrega("x", "A", [], ts(12, 0),
+                                          avisos=["codigo_fora_do_padrao"])])
+    assert run("2026-11-20", LAKE_ASSETS).success
+    assert query(data_dir, "SELECT transaction_id, entidade, avisos FROM notificacoes") == [
+        ("x", None, ["codigo_fora_do_padrao"])]
 
 
 def test_dg_launch_partition_and_range(tmp_path: Path, data_dir: Path) -> None:

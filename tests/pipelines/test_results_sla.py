@@ -18,6 +18,7 @@ from ccee.models import Pagina, ResultadoNotificacao
 from pipelines.defs.results.assets import resultados_notificacao
 from pipelines.resources import CCEEResource
 from simulator.core import SimulatorConfig
+from simulator.knobs import DeliverySettings
 from simulator.participants import Participant
 from simulator.server import RunningSimulator, run_simulator
 
@@ -58,6 +59,8 @@ def sim(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
     config = SimulatorConfig(
         participants=[Participant(USER, PASSWORD, PERFIL, codigo_participante="666")],
         db_path=str(tmp_path / "sim.sqlite3"), time_scale=0.0, start=T0, seed=3,
+        # the expected results time deliveries from dataOrigem: first attempt at once
+        delivery=DeliverySettings(first_attempt_delay_s=0.0),
     )
     destino = Destino()
     with run_simulator(config) as s:

@@ -22,6 +22,7 @@ from pipelines.defs.results.assets import resultados_notificacao
 from pipelines.defs.sla.assets import sla_entrega
 from pipelines.resources import CCEEResource, WarehouseResource
 from simulator.core import SimulatorConfig
+from simulator.knobs import DeliverySettings
 from simulator.participants import Participant
 
 LAKE_ASSETS = [notificacoes_e_metadados, eventos_entidades, quarentena]
@@ -64,6 +65,8 @@ def query(data_dir: Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[An
 
 
 def sim_config(tmp: Path, participant: Participant, start: datetime, **kw: Any) -> SimulatorConfig:
+    # first attempt at once: these tests count attempts from dataOrigem
+    kw.setdefault("delivery", DeliverySettings(first_attempt_delay_s=0.0))
     return SimulatorConfig(
         participants=[participant],
         db_path=str(tmp / "simulator.sqlite3"),

@@ -1,7 +1,9 @@
 """An independent oracle for CCEE's callback contract.
 
 The oracle is written from the contract (docs/contracts.md, CCEE's guide), not from the
-receiver's code, so the fuzz tests can catch the two disagreeing.
+receiver's code, so the fuzz tests can catch the two disagreeing: a 201 for every JSON object
+with a non-empty string transactionId and eventoNotificacao, with exactly the documented
+`avisos`; the documented 4xx for everything else.
 """
 
 from __future__ import annotations
@@ -17,13 +19,33 @@ UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-
 BOM = b"\xef\xbb\xbf"
 
 
+#: The deviation codes of docs/contracts.md, in the order they are stored.
+AVISOS = (
+    "transaction_id_nao_uuid",
+    "codigo_fora_do_padrao",
+    "campo_extra",
+    "metadados_ausentes",
+    "metadados_vazios",
+    "metadados_nao_lista",
+    "metadado_nao_objeto",
+    "metadado_campo_extra",
+    "nome_ausente",
+    "nome_nao_texto",
+    "valor_ausente",
+    "valor_nulo",
+    "valor_nao_texto",
+)
+
+
 class Verdict(msgspec.Struct, frozen=True):
-    """What the receiver must answer: 201, or the 4xx family with its `motivo`."""
+    """What the receiver must answer: 201 (with the `avisos` it must store), or the 4xx
+    family with its `motivo`."""
 
     status: int
     motivo: str | None = None
     #: for schema failures: which rule of the contract the body breaks
     why: str | None = None
+    avisos: tuple[str, ...] = ()
 
 
 def _content_type_ok(value: str | None) -> bool:
@@ -81,28 +103,47 @@ def judge(body: bytes, content_type: str | None, max_body: int) -> Verdict:
     if not _no_lone_surrogates(doc):
         return Verdict(400, "json_invalido")
     if not isinstance(doc, dict):
-        return Verdict(422, "schema_invalido")
-    evento, tid, metadados = (
-        doc.get("eventoNotificacao"),
-        doc.get("transactionId"),
-        doc.get("metadados"),
-    )
-    if not isinstance(evento, str) or EVENT_CODE.fullmatch(evento) is None:
-        why = "eventoNotificacao is not ENTIDADE.EVENTO"
-        if isinstance(evento, str) and EVENT_CODE.fullmatch(evento.removesuffix("\n")):
-            why = "eventoNotificacao with a trailing newline"
-        return Verdict(422, "schema_invalido", why)
-    if not isinstance(tid, str) or UUID.fullmatch(tid) is None:
-        why = "transactionId is not a UUID"
-        if isinstance(tid, str) and UUID.fullmatch(tid.removesuffix("\n")):
-            why = "transactionId with a trailing newline"
-        return Verdict(422, "schema_invalido", why)
-    if not isinstance(metadados, list) or not all(
-        isinstance(m, dict) and isinstance(m.get("nome"), str) and isinstance(m.get("valor"), str)
-        for m in metadados
-    ):
-        return Verdict(422, "schema_invalido", "metadados is not a list of {nome, valor} strings")
-    return Verdict(201)
+        return Verdict(422, "schema_invalido", "not an object")
+    for name in ("transactionId", "eventoNotificacao"):
+        value = doc.get(name)
+        if not isinstance(value, str) or not value:
+            return Verdict(422, "schema_invalido", f"{name} missing, empty or not a string")
+    return Verdict(201, avisos=deviations(doc))
+
+
+def deviations(doc: dict[str, Any]) -> tuple[str, ...]:
+    """The `avisos` a conforming receiver stores for an accepted callback."""
+    found: set[str] = set()
+    if UUID.fullmatch(doc["transactionId"]) is None:
+        found.add("transaction_id_nao_uuid")
+    if EVENT_CODE.fullmatch(doc["eventoNotificacao"]) is None:
+        found.add("codigo_fora_do_padrao")
+    if set(doc) - {"transactionId", "eventoNotificacao", "metadados"}:
+        found.add("campo_extra")
+    metadados = doc.get("metadados")
+    if metadados is None:
+        found.add("metadados_ausentes")
+    elif not isinstance(metadados, list):
+        found.add("metadados_nao_lista")
+    elif not metadados:
+        found.add("metadados_vazios")
+    for m in metadados if isinstance(metadados, list) else []:
+        if not isinstance(m, dict):
+            found.add("metadado_nao_objeto")
+            continue
+        if set(m) - {"nome", "valor"}:
+            found.add("metadado_campo_extra")
+        if m.get("nome") is None:
+            found.add("nome_ausente")
+        elif not isinstance(m["nome"], str):
+            found.add("nome_nao_texto")
+        if "valor" not in m:
+            found.add("valor_ausente")
+        elif m["valor"] is None:
+            found.add("valor_nulo")
+        elif not isinstance(m["valor"], str):
+            found.add("valor_nao_texto")
+    return tuple(a for a in AVISOS if a in found)
 
 
 def problem_ok(status: int, content_type: str | None, content: bytes) -> str | None:

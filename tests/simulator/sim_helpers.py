@@ -15,6 +15,7 @@ import zeep
 from zeep.transports import Transport
 
 from simulator.core import SimulatorConfig
+from simulator.knobs import DeliverySettings
 from simulator.participants import Participant
 from simulator.server import RunningSimulator
 
@@ -106,6 +107,9 @@ def make_config(tmp_path: Any, **kw: Any) -> SimulatorConfig:
         "start": T0,
         "events_per_hour": 0.0,
         "seed": 7,
+        # these tests time deliveries from dataOrigem exactly: first attempt at once
+        # (the default delay of CCEE's recorded results is tested on its own)
+        "delivery": DeliverySettings(first_attempt_delay_s=0.0),
     }
     base.update(kw)
     return SimulatorConfig(**base)

@@ -1,7 +1,9 @@
 """CCEE's retry rule end to end: a real receiver on loopback, the results over SOAP (zeep).
 
-Rule (simulator/retry.py): attempt k is due at dataOrigem + k × 5 min while k × 5 min ≤ 24 h,
-so k = 0…288: 289 attempts (the first send + 288 retries), then EXPIRADO.
+Rule (simulator/retry.py, our reading of CCEE's guide): attempt k is due at dataOrigem +
+k × 5 min while k × 5 min ≤ 24 h, so with the first attempt at once k = 0…288: 289 attempts
+(the first send + 288 retries), then EXPIRADO. Most tests here set the first-attempt delay to
+0 (sim_helpers); the last ones run the default, 9 min 30 s as in CCEE's recorded results.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from sim_helpers import PERFIL, T0, Clients, Receiver, make_config
 
 from ccee.contract import SITUACAO_AGUARDANDO, SITUACAO_EXPIRADO, SITUACAO_NOTIFICADO
 from ccee.mensagem import decode_mensagem
-from simulator.retry import CCEE_RETRY
+from simulator.knobs import DEFAULT_FIRST_ATTEMPT_DELAY_S, DeliverySettings
+from simulator.retry import CCEE_RETRY, RetryPolicy
 from simulator.server import RunningSimulator, run_simulator
 from simulator.timefmt import soap_timestamp
 
@@ -134,3 +137,70 @@ def test_free_running_clock_counts_the_same(tmp_path: object, receiver: Receiver
         for a in attempts:  # never early, and on the 5-minute grid
             assert a.enviada_em >= a.agendada_em
             assert a.agendada_em == n.data_origem + a.numero * FIVE
+
+
+DELAY = timedelta(seconds=DEFAULT_FIRST_ATTEMPT_DELAY_S)
+
+
+def test_first_attempt_delay_arithmetic() -> None:
+    # CCEE's recorded results: dataNotificacao 9 min 23 s to 10 min 3 s after dataOrigem
+    assert timedelta(minutes=9) < DELAY < timedelta(minutes=10)
+    assert CCEE_RETRY.due(T0, 0, DELAY) == T0 + DELAY
+    assert CCEE_RETRY.due(T0, 1, DELAY) == T0 + 2 * FIVE  # the next grid slot after it
+    assert CCEE_RETRY.attempts(DELAY) == 288  # slots 0 and 1 are replaced by the first attempt
+    assert CCEE_RETRY.deadline(T0, DELAY) == T0 + timedelta(hours=24)
+    assert CCEE_RETRY.attempts(FIVE * 2) == 287  # on a slot: the retries start at the next
+    assert CCEE_RETRY.due(T0, 1, FIVE * 2) == T0 + 3 * FIVE
+    assert CCEE_RETRY.attempts(timedelta(hours=24)) == 1
+    assert RetryPolicy(window=timedelta(minutes=12)).attempts(DELAY) == 1 + 1  # +9:30, +10
+
+
+def test_default_first_attempt_comes_after_ccees_recorded_delay(
+    tmp_path: object, receiver: Receiver, clients: Clients
+) -> None:
+    with run_simulator(make_config(tmp_path, delivery=DeliverySettings())) as s:
+        assert s.stats()["dispatcher"]["first_attempt_delay_s"] == DEFAULT_FIRST_ATTEMPT_DELAY_S
+        s.subscribe(PERFIL, "CONTRATO.REGISTRADO", receiver.url)
+        (tx,) = s.inject("CONTRATO.REGISTRADO")
+        s.fast_forward(timedelta(minutes=9))
+        assert receiver.count == 0  # nothing yet at +9 min
+        s.fast_forward(timedelta(minutes=1))
+        assert receiver.count == 1
+        n = s.notification(tx)
+        assert n is not None and n.situacao == SITUACAO_NOTIFICADO
+        assert n.data_notificacao == T0 + DELAY
+
+
+def test_with_the_default_delay_retries_stay_on_the_grid_and_expire_at_24h(
+    tmp_path: object, receiver: Receiver
+) -> None:
+    receiver.respond = lambda n: 503
+    with run_simulator(make_config(tmp_path, delivery=DeliverySettings())) as s:
+        assert s.stats()["dispatcher"]["max_attempts"] == 288
+        s.subscribe(PERFIL, "CONTRATO.VALIDADO", receiver.url)
+        (tx,) = s.inject("CONTRATO.VALIDADO")
+        s.fast_forward(timedelta(hours=25))
+        attempts = s.attempts(tx)
+        assert [a.agendada_em for a in attempts] == [T0 + DELAY] + [
+            T0 + k * FIVE for k in range(2, 289)
+        ]
+        assert receiver.count == 288
+        assert s.notification(tx).situacao == SITUACAO_EXPIRADO  # type: ignore[union-attr]
+
+
+def test_delivery_delay_is_a_run_time_knob_over_the_admin_api(
+    tmp_path: object, receiver: Receiver
+) -> None:
+    import httpx
+
+    with run_simulator(make_config(tmp_path)) as s:
+        assert httpx.get(f"{s.url}/admin/delivery").json() == {"first_attempt_delay_s": 0.0}
+        r = httpx.put(f"{s.url}/admin/delivery", json={"first_attempt_delay_s": 600})
+        assert r.status_code == 200 and r.json() == {"first_attempt_delay_s": 600.0}
+        bad = httpx.put(f"{s.url}/admin/delivery", json={"first_attempt_delay_s": -1})
+        assert bad.status_code == 400
+        s.subscribe(PERFIL, "CONTRATO.REGISTRADO", receiver.url)
+        (tx,) = s.inject("CONTRATO.REGISTRADO")
+        s.fast_forward(timedelta(minutes=11))
+        n = s.notification(tx)
+        assert n is not None and n.data_notificacao == T0 + 2 * FIVE

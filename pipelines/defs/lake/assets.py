@@ -4,10 +4,11 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest.lake_schema import QUARENTENA, QUARENTENA_SCHEMA
+from ingest.lake_files import partition_files
+from ingest.lake_schema import QUARENTENA, QUARENTENA_SCHEMA, conform
+from ingest.quarantine import entry_id
 from pipelines.core import checks, lake_tables
 from pipelines.core.connections import transaction
-from pipelines.core.lake import partition_files
 from pipelines.partitions import daily, run_days
 from pipelines.resources import WarehouseResource
 
@@ -102,7 +103,12 @@ CREATE TABLE IF NOT EXISTS quarentena (
     recebido_em TIMESTAMPTZ, destino VARCHAR, perfil VARCHAR, motivo VARCHAR, detalhe VARCHAR,
     status_http INTEGER, content_type VARCHAR, tamanho BIGINT, corpo VARCHAR, instancia VARCHAR,
     dt DATE NOT NULL
-)
+);
+-- issue 14: the ids read from the body (links an expired notification to its refused
+-- attempts) and the entry's id for `ccee-webhook quarantine show`
+ALTER TABLE quarentena ADD COLUMN IF NOT EXISTS transaction_id VARCHAR;
+ALTER TABLE quarentena ADD COLUMN IF NOT EXISTS evento_notificacao VARCHAR;
+ALTER TABLE quarentena ADD COLUMN IF NOT EXISTS id VARCHAR;
 """
 
 
@@ -122,7 +128,9 @@ def quarentena(
     tables = []
     for day in lake_tables.days_between(d0, d1):
         for f in partition_files(warehouse.data_dir, QUARENTENA, day):
-            t = pq.read_table(f)
+            t = conform(QUARENTENA, pq.read_table(f))
+            rows = t.select(["recebido_em", "instancia", "destino", "motivo", "corpo"]).to_pylist()
+            ids = [entry_id(**r) for r in rows]
             corpo = [
                 None if b is None else b.decode("utf-8", "replace")
                 for b in t.column("corpo").to_pylist()
@@ -131,7 +139,8 @@ def quarentena(
                 t.schema.get_field_index("corpo"), "corpo", pa.array(corpo, pa.string())
             )
             t = t.append_column("dt", pa.array([day] * t.num_rows, pa.date32()))
-            tables.append(t.select([*QUARENTENA_SCHEMA.names, "dt"]))
+            t = t.append_column("id", pa.array(ids, pa.string()))
+            tables.append(t.select([*QUARENTENA_SCHEMA.names, "dt", "id"]))
     with warehouse.connect() as con:
         con.execute(QUARENTENA_DDL)
         with transaction(con):
@@ -139,7 +148,9 @@ def quarentena(
             if tables:
                 novo = pa.concat_tables(tables, promote_options="default")
                 con.register("_quarentena", novo)
-                con.execute("INSERT INTO quarentena SELECT * FROM _quarentena ORDER BY recebido_em")
+                con.execute(
+                    "INSERT INTO quarentena BY NAME SELECT * FROM _quarentena ORDER BY recebido_em"
+                )
                 con.unregister("_quarentena")
     n = sum(t.num_rows for t in tables)
     context.log.info(f"{d0}..{d1}: {n} quarantined requests")

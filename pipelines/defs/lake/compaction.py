@@ -5,9 +5,9 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from ingest.lake_files import partition_days
 from ingest.lake_schema import NOTIFICACOES, QUARENTENA
 from pipelines.core.compaction import compact_day
-from pipelines.core.lake import partition_days
 from pipelines.partitions import TIMEZONE
 from pipelines.resources import WarehouseResource
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import dagster as dg
 
+from ingest.lake_files import partition_days, partition_signature
 from ingest.lake_schema import NOTIFICACOES, QUARENTENA
-from pipelines.core.lake import partition_days, partition_signature
 from pipelines.partitions import daily, is_partition_key
 from pipelines.resources import WarehouseResource
 

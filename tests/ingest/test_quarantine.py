@@ -19,16 +19,16 @@ import pytest
 from click.testing import CliRunner
 from ingest_support import CLI, TOKEN, body_for, lake_query, wait_until
 
-from ingest.cli import main
+from ccee_webhook.cli import main
 from ingest.lake_schema import (
     NOTIFICACOES,
     QUARENTENA,
     QUARENTENA_SCHEMA,
-    lake_root,
     partition_dir,
 )
 from ingest.quarantine import MARKERS, entries, identify, replay
 from pipelines.core.compaction import compact_day
+from settings import lake_root
 
 DAY = date(2026, 11, 20)
 WHEN = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # 12:00 in São Paulo

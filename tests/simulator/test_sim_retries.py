@@ -16,7 +16,7 @@ from sim_helpers import PERFIL, T0, Clients, Receiver, make_config
 from ccee.contract import SITUACAO_AGUARDANDO, SITUACAO_EXPIRADO, SITUACAO_NOTIFICADO
 from ccee.mensagem import decode_mensagem
 from simulator.knobs import DEFAULT_FIRST_ATTEMPT_DELAY_S, DeliverySettings
-from simulator.retry import CCEE_RETRY, RetryPolicy
+from simulator.retry import CCEE_RETRY, RedeliveryRule
 from simulator.server import RunningSimulator, run_simulator
 from simulator.timefmt import soap_timestamp
 
@@ -152,7 +152,7 @@ def test_first_attempt_delay_arithmetic() -> None:
     assert CCEE_RETRY.attempts(FIVE * 2) == 287  # on a slot: the retries start at the next
     assert CCEE_RETRY.due(T0, 1, FIVE * 2) == T0 + 3 * FIVE
     assert CCEE_RETRY.attempts(timedelta(hours=24)) == 1
-    assert RetryPolicy(window=timedelta(minutes=12)).attempts(DELAY) == 1 + 1  # +9:30, +10
+    assert RedeliveryRule(window=timedelta(minutes=12)).attempts(DELAY) == 1 + 1  # +9:30, +10
 
 
 def test_default_first_attempt_comes_after_ccees_recorded_delay(

@@ -295,4 +295,4 @@ def test_quarentena_carries_the_ids_and_reads_old_files(data_dir: Path, run: Run
     from ingest.quarantine import entries
 
     # the warehouse's id is the one `ccee-webhook quarantine show` takes
-    assert [r[3] for r in rows] == [e.id for e in entries(data_dir)]
+    assert {r[0]: r[3] for r in rows} == {e.recebido_em: e.id for e in entries(data_dir)}

@@ -43,6 +43,11 @@ def _parse_start(value: str | None) -> datetime | None:
     "--events-per-hour", default=60.0, show_default=True, type=click.FloatRange(min=0),
     help="Generated business events per CCEE hour (0: only injected events).",
 )
+@click.option(
+    "--anomaly-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+    help="Fraction of generated events that break a contract's lifecycle on purpose "
+    "(recorded at /admin/generator/truth; changeable via PUT /admin/faults).",
+)
 @click.option("--seed", type=int, default=None, help="Seed for reproducible events and faults.")
 @click.option(
     "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -71,6 +76,7 @@ def simulate(
     port: int,
     time_scale: float,
     events_per_hour: float,
+    anomaly_rate: float,
     seed: int | None,
     db_path: Path | None,
     catalog_file: Path | None,
@@ -112,6 +118,7 @@ def simulate(
         time_scale=time_scale,
         start=_parse_start(start),
         events_per_hour=events_per_hour,
+        anomaly_rate=anomaly_rate,
         seed=seed,
         catalog=codes,
         dispatch=DispatchSettings(

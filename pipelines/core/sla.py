@@ -17,7 +17,7 @@ import duckdb
 
 from pipelines.core.connections import transaction
 from pipelines.core.names import quote_literal
-from pipelines.core.registry import INSTANTE
+from ccee.domain.metadata import INSTANTE
 
 #: A notification stays open this long; an AGUARDANDO seen after it is counted as expired.
 JANELA_ENTREGA = timedelta(hours=24)

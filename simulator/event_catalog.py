@@ -1,7 +1,7 @@
 """The event catalogue: which notification event codes this local CCEE offers.
 
-Defaults to every code the domain model knows (`ccee.domain.events.CODIGOS`); a file (one code per line, `#`
-comments) replaces it so users can mirror what their CCEE environment publishes.
+Defaults to every code the domain model knows (`ccee.domain.events.CODIGOS`); a file (one
+code per line, `#` comments) replaces it so users can mirror what their CCEE environment publishes.
 """
 
 from __future__ import annotations

@@ -24,6 +24,8 @@ predecessor: a contract registered before our data starts is normal.
 
 from __future__ import annotations
 
+import itertools
+
 from ccee.domain.events import (
     ATUALIZADO,
     CANCELADO,
@@ -81,7 +83,7 @@ def motivo(tipo: str, de: str, para: str) -> str:
 
 def anomalia(eventos: list[str]) -> tuple[str, str] | None:
     """(kind, reason) of the first rule a sequence (in event-time order) breaks, else None."""
-    for de, para in zip(eventos, eventos[1:], strict=False):
+    for de, para in itertools.pairwise(eventos):
         if de in TERMINAIS:
             return APOS_TERMINAL, motivo(APOS_TERMINAL, de, para)
         if not permitida(de, para):

@@ -141,9 +141,7 @@ class Verdade:
         self.anomalias: list[AnomaliaInjetada] = []
         self._montantes: dict[tuple[int, str, str], Declaracao] = {}
 
-    def declarar(
-        self, c: Contrato, mes: str, mwh: str, quando: str
-    ) -> None:
+    def declarar(self, c: Contrato, mes: str, mwh: str, quando: str) -> None:
         key = (c.id_contrato, mes, c.submercado)
         prev = self._montantes.get(key)
         n = prev.declaracoes + 1 if prev else 1
@@ -248,9 +246,7 @@ class ContractBook:
         """Break the lifecycle of one contract on purpose and record it (None: no target)."""
         rng = self._rng
         ended = [c for c in self._ended if not c.anomalo]
-        live = [
-            c for c in self._live if not c.anomalo and _estado_contrato(c.estado) is not None
-        ]
+        live = [c for c in self._live if not c.anomalo and _estado_contrato(c.estado) is not None]
         if ended and (not live or rng.random() < 0.5):
             c, tipo = rng.choice(ended), lifecycle.APOS_TERMINAL
             para = rng.choice([REGISTRADO, VALIDADO, ATUALIZADO, CANCELADO])

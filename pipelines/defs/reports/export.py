@@ -175,7 +175,7 @@ def render_page(titulo: str, outputs: Iterable[Any], fonte: str) -> str:
         '<!DOCTYPE html>\n<html lang="pt-BR"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(titulo)} — ccee-webhook</title><style>{CSS}</style>{vega}"
-        f'</head><body>\n{body}\n<footer>Gerado em {agora} ({CCEE_TZ_NAME}) a partir de '
+        f"</head><body>\n{body}\n<footer>Gerado em {agora} ({CCEE_TZ_NAME}) a partir de "
         f"<code>{html.escape(fonte)}</code> por ccee-webhook.</footer>"
         f'<script type="application/json" id="ccee-specs">{_script_json(charts)}</script>'
         f"<script>{SCRIPT}</script></body></html>\n"

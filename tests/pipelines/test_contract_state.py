@@ -142,7 +142,8 @@ def test_no_anomaly_on_normal_lifecycles_even_when_first_seen_mid_lifecycle(
     _load(data_dir, run, visiveis)
     ((n, anom, meio),) = query(
         data_dir,
-        "SELECT count(*), count(anomalia), count(*) FILTER (WHERE sequencia NOT LIKE 'REGISTRADO%') FROM contratos",
+        """SELECT count(*), count(anomalia),
+                  count(*) FILTER (WHERE sequencia NOT LIKE 'REGISTRADO%') FROM contratos""",
     )
     assert n > 100 and meio > 20  # many contracts first seen mid-lifecycle
     assert anom == 0

@@ -1,1 +1,1 @@
-"""Contract state and amounts in force (`contratos`, `montantes_vigentes`) from the typed event tables."""
+"""Contract state and amounts in force (`contratos`, `montantes_vigentes`)."""

@@ -72,12 +72,15 @@ def barras_categoria(
     cor: str | None = None,
     contagem: bool = True,
     subtitulo: str | None = None,
+    ordem: str | None = "-x",
 ) -> alt.TopLevelMixin:
-    """Horizontal bars of a measure per category, optionally stacked by a second category."""
+    """Horizontal bars of a measure per category, optionally stacked by a second category;
+    `ordem` is Vega-Lite's sort ("-x": largest first; "ascending": by category, e.g. months;
+    None: as given)."""
     fmt = ",d" if contagem else ",.1f"
-    eixo = CONTAGEM if contagem else alt.Axis(format=",.1f")
+    eixo = CONTAGEM if contagem else alt.Axis(format=",.0f")
     enc: dict = {
-        "y": alt.Y(f"{categoria}:N", title=ROTULOS.get(categoria, categoria), sort="-x"),
+        "y": alt.Y(f"{categoria}:N", title=ROTULOS.get(categoria, categoria), sort=ordem),
         "x": alt.X(f"sum({valor}):Q", title=ROTULOS.get(valor, valor), axis=eixo),
         "tooltip": [
             alt.Tooltip(f"{categoria}:N", title=ROTULOS.get(categoria, categoria)),
@@ -175,9 +178,10 @@ ROTULOS: dict[str, str] = {
     "retentativas_vistas": "Retentativas vistas",
     "notificado_ausente_no_lago": "Notificadas ausentes no lago",
     "no_lago_sem_resultado": "No lago sem resultado",
-    "pior_p95_ccee_s": "Pior latência p95 da CCEE (s)",
-    "latencia_ccee_p50_s": "Latência CCEE p50 (s)",
-    "latencia_ccee_p95_s": "Latência CCEE p95 (s)",
+    "pior_p95_ccee_s": "Pior latência p95 da CCEE",
+    "latencia_ccee_p50_s": "Latência CCEE p50",
+    "latencia_ccee_p95_s": "Latência CCEE p95",
+    "horas_mediana_fmt": "Tempo mediano",
     "dia": "Dia",
     "estado": "Estado",
     "com_anomalia": "Com anomalia",

@@ -115,6 +115,24 @@ def fmt_valor(v: object) -> str:
     return str(v)
 
 
+#: Columns that are codes, not quantities: shown verbatim (no thousands separator).
+IDENTIFICADORES = frozenset({"id_contrato", "perfil", "status_http", "transaction_id"})
+
+
+def _celula(coluna: str, v: object) -> str:
+    numero = isinstance(v, int | float | Decimal) and not isinstance(v, bool)
+    if coluna in IDENTIFICADORES and v is not None:
+        texto = str(v)
+    elif numero and coluna.startswith("taxa"):
+        texto = fmt_pct(float(v))  # type: ignore[arg-type]
+    elif numero and coluna.endswith("_s"):
+        texto = fmt_seg(float(v))  # type: ignore[arg-type]
+    else:
+        texto = fmt_valor(v)
+    alinhamento = "right" if numero and coluna not in IDENTIFICADORES else "left"
+    return f'<td style="text-align:{alinhamento}">{html.escape(texto)}</td>'
+
+
 def tabela(df: pl.DataFrame, rotulos: dict[str, str] | None = None, limite: int = 200) -> str:
     """A plain HTML table with human column labels and Brazilian number formatting."""
     from notebooks.report_kit.charts import ROTULOS
@@ -123,11 +141,7 @@ def tabela(df: pl.DataFrame, rotulos: dict[str, str] | None = None, limite: int 
     head = "".join(f"<th>{html.escape(nomes.get(c, c))}</th>" for c in df.columns)
     linhas = []
     for row in df.head(limite).iter_rows():
-        tds = "".join(
-            f'<td style="text-align:{"right" if isinstance(v, int | float | Decimal) and not isinstance(v, bool) else "left"}">'
-            f"{html.escape(fmt_valor(v))}</td>"
-            for v in row
-        )
+        tds = "".join(_celula(c, v) for c, v in zip(df.columns, row, strict=True))
         linhas.append(f"<tr>{tds}</tr>")
     resto = (
         f'<p class="nota">Mostrando {fmt_int(limite)} de {fmt_int(df.height)} linhas.</p>'
@@ -135,6 +149,7 @@ def tabela(df: pl.DataFrame, rotulos: dict[str, str] | None = None, limite: int 
         else ""
     )
     return (
-        f'<table class="tabela"><thead><tr>{head}</tr></thead>'
+        '<table class="tabela" style="border-collapse:collapse;font-size:0.85rem">'
+        f"<thead><tr>{head}</tr></thead>"
         f"<tbody>{''.join(linhas)}</tbody></table>{resto}"
     )

@@ -77,7 +77,7 @@ class Warehouse:
         """Run a query and return its result as a polars frame."""
         con = _connect(self.path)
         try:
-            return con.execute(sql, params or []).pl()
+            return con.sql(sql, params=params or []).pl()
         finally:
             con.close()
 

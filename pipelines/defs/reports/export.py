@@ -2,13 +2,15 @@
 
 ``marimo export html`` writes a page that loads marimo's whole frontend from a CDN, so it does
 not open offline. Here the notebook runs in-process (``app.run``), and each cell output is
-rendered statically: Markdown/HTML as is, pandas frames as tables, Altair charts through
+rendered statically: Markdown/HTML as is, polars frames as tables, Altair charts through
 vega-embed, whose JavaScript bundle (from ``vl-convert``) is inlined once per page. Interactive
 widgets (filters, refresh) are left out; the page shows them at their defaults.
 """
 
+import contextlib
 import datetime as dt
 import html
+import io
 import importlib.util
 import json
 import os
@@ -84,7 +86,9 @@ def run_notebook(path: Path, warehouse: Path) -> Sequence[Any]:
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
-        outputs, _defs = module.app.run(defs={"warehouse_path": warehouse})
+        # A notebook run as a script prints its headline; here the page is the output.
+        with contextlib.redirect_stdout(io.StringIO()):
+            outputs, _defs = module.app.run(defs={"warehouse_path": warehouse})
     except Exception as exc:
         raise ExportError(f"{path.name} failed: {type(exc).__name__}: {exc}") from exc
     finally:
@@ -114,24 +118,20 @@ def render_output(obj: Any, charts: list[dict[str, Any]]) -> str | None:
     if obj is None:
         return None
     import altair as alt
-    import pandas as pd
+    import polars as pl
+
+    from notebooks.report_kit import ui
 
     if isinstance(obj, alt.TopLevelMixin):
         charts.append(obj.to_dict())
         return f'<div class="grafico" data-grafico="{len(charts) - 1}"></div>'
-    if isinstance(obj, pd.DataFrame):
-        return str(
-            obj.to_html(index=False, classes="tabela", border=0, na_rep="—", float_format=_num)
-        )
+    if isinstance(obj, pl.DataFrame):
+        return ui.tabela(obj)
     text = getattr(obj, "text", None)
     if isinstance(text, str):
         # Widgets and other marimo custom elements need marimo's frontend: leave them out.
         return None if "<marimo-" in text else text
     return f"<pre>{html.escape(repr(obj))}</pre>"
-
-
-def _num(v: float) -> str:
-    return f"{v:,.3f}".rstrip("0").rstrip(".")
 
 
 CSS = """
@@ -145,6 +145,7 @@ table.tabela th,table.tabela td{border-bottom:1px solid #e5e7eb;padding:4px 8px;
 table.tabela th{background:#f9fafb}
 .paragraph{display:block;margin:0.5em 0}
 code{background:#f3f4f6;padding:1px 4px;border-radius:3px}
+.nota{color:#6b7280;font-size:0.8rem}
 footer{margin-top:32px;color:#6b7280;font-size:0.8rem}
 """
 
@@ -153,8 +154,12 @@ SCRIPT = """
   var specs = JSON.parse(document.getElementById("ccee-specs").textContent);
   document.querySelectorAll("div.grafico").forEach(function(el){
     var spec = specs[Number(el.dataset.grafico)];
-    vegaEmbed(el, spec, {actions: {export: true, source: false, compiled: false,
-      editor: false}, renderer: "svg"}).then(function(){ el.dataset.renderizado = "1"; })
+    var opts = {actions: {export: true, source: false, compiled: false, editor: false},
+      renderer: "svg"};
+    if (spec.usermeta && spec.usermeta.embedOptions) {
+      Object.assign(opts, spec.usermeta.embedOptions);
+    }
+    vegaEmbed(el, spec, opts).then(function(){ el.dataset.renderizado = "1"; })
       .catch(function(err){ el.dataset.erro = String(err);
         el.textContent = "Erro ao desenhar o gráfico: " + err; });
   });

@@ -8,6 +8,7 @@ with app.setup:
     # `python notebooks/contract_events.py -- --warehouse PATH` prints the headline figures;
     # app: `marimo run notebooks/contract_events.py`.
     import marimo as mo
+
     import notebooks.report_kit as kit
     from notebooks.report_kit import charts, contratos, ui
 
@@ -73,7 +74,9 @@ def _(eventos_ui, periodo_ui, tem_dados, wh):
                     ui.cartoes(
                         [
                             ui.Indicador(
-                                "Contratos", ui.fmt_int(situacao["contratos"]), "com eventos no período"
+                                "Contratos",
+                                ui.fmt_int(situacao["contratos"]),
+                                "com eventos no período",
                             ),
                             ui.Indicador(
                                 "Encerrados",

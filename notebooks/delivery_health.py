@@ -13,6 +13,7 @@ with app.setup:
     from zoneinfo import ZoneInfo
 
     import marimo as mo
+
     import notebooks.report_kit as kit
     from notebooks.report_kit import charts, entrega, ui
 
@@ -81,6 +82,7 @@ def _(periodo, ultimo, wh):
             )
             + f"quarentena {ui.fmt_int(plantao.quarentena)}"
         )
+
         # Without notifications in the period nothing is "ok": tones stay neutral.
         def _tom(ruim: bool, tom_ruim: str = "alerta") -> str:
             return "neutro" if _sem_notificacoes else (tom_ruim if ruim else "ok")

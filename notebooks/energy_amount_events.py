@@ -8,6 +8,7 @@ with app.setup:
     # (table eventos_montante_energia). Script, printing the headline figures:
     # `python notebooks/energy_amount_events.py -- --warehouse PATH`.
     import marimo as mo
+
     import notebooks.report_kit as kit
     from notebooks.report_kit import charts, montante, ui
 
@@ -81,8 +82,7 @@ def _(eventos_ui, periodo_ui, tem_dados, wh):
                             ui.Indicador(
                                 "Montante vigente",
                                 f"{ui.fmt_num(resumo['montante_vigente_mwh'])} MWh",
-                                f"{ui.fmt_int(resumo['chaves'])} pares contrato × mês × "
-                                "submercado",
+                                f"{ui.fmt_int(resumo['chaves'])} pares contrato × mês × submercado",
                             ),
                             ui.Indicador("Contratos", ui.fmt_int(resumo["contratos"])),
                             ui.Indicador(

@@ -16,6 +16,8 @@ PT_BR = {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["R$ ", 
 #: Axis for counts: whole numbers only.
 CONTAGEM = alt.Axis(format=",d", tickMinStep=1)
 LARGURA = 640
+#: Legends long enough for CCEE's event codes (CONTRATO.FINALIZACAO_VALIDADA).
+LEGENDA = alt.Legend(labelLimit=320)
 
 
 def _x_tempo(nome_balde: str) -> alt.X:
@@ -53,7 +55,7 @@ def barras_no_tempo(
         .encode(
             x=_x_tempo(nome_balde),
             y=alt.Y("sum(eventos):Q", title=eixo_y, axis=CONTAGEM),
-            color=alt.Color("grupo:N", title=legenda),
+            color=alt.Color("grupo:N", title=legenda, legend=LEGENDA),
             tooltip=[
                 alt.Tooltip("rotulo:O", title=nome_balde.capitalize()),
                 alt.Tooltip("grupo:N", title=legenda),
@@ -88,11 +90,9 @@ def barras_categoria(
         ],
     }
     if cor:
-        enc["color"] = alt.Color(f"{cor}:N", title=ROTULOS.get(cor, cor))
+        enc["color"] = alt.Color(f"{cor}:N", title=ROTULOS.get(cor, cor), legend=LEGENDA)
         enc["tooltip"].insert(1, alt.Tooltip(f"{cor}:N", title=ROTULOS.get(cor, cor)))
-    chart = (
-        _base(df, titulo, subtitulo).mark_bar().encode(**enc).properties(height=alt.Step(28))
-    )
+    chart = _base(df, titulo, subtitulo).mark_bar().encode(**enc).properties(height=alt.Step(28))
     return com_locale(chart)
 
 

@@ -95,7 +95,7 @@ def anomalias(wh: Warehouse, periodo: Periodo = TUDO) -> pl.DataFrame:
     where, args = _no_periodo(periodo)
     return wh.df(
         f"""SELECT perfil, id_contrato, anomalia, sequencia,
-                   {sp_local('ultimo_evento_em')} AS ultimo_evento_sp
+                   {sp_local("ultimo_evento_em")} AS ultimo_evento_sp
             FROM {ESTADO} WHERE anomalia IS NOT NULL AND {where}
             ORDER BY ultimo_evento_em DESC, perfil, id_contrato""",
         args,
@@ -159,8 +159,8 @@ def top_contratos(
     return wh.df(
         f"""SELECT perfil, id_contrato, count(*) AS eventos,
                    any_value(ambiente_contratacao) AS ambiente_contratacao,
-                   {sp_local(f'min({MOMENTO})')} AS primeiro_evento_sp,
-                   {sp_local(f'max({MOMENTO})')} AS ultimo_evento_sp,
+                   {sp_local(f"min({MOMENTO})")} AS primeiro_evento_sp,
+                   {sp_local(f"max({MOMENTO})")} AS ultimo_evento_sp,
                    string_agg(evento, ' → ' ORDER BY {MOMENTO}, transaction_id) AS sequencia
             FROM {TABELA} WHERE id_contrato IS NOT NULL AND {where}
             GROUP BY perfil, id_contrato ORDER BY eventos DESC, perfil, id_contrato

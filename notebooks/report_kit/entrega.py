@@ -165,7 +165,7 @@ def perda_de_dados(wh: Warehouse, periodo: Periodo = TUDO, limite: int = 50) -> 
     return wh.df(
         f"""SELECT r.transaction_id, r.evento_notificacao, r.perfil,
                    strftime(r.dia, '%Y-%m-%d') AS dia,
-                   {sp_local('r.data_notificacao')} AS notificado_em_sp
+                   {sp_local("r.data_notificacao")} AS notificado_em_sp
             FROM resultados_notificacao r
             ANTI JOIN notificacoes n ON n.transaction_id = r.transaction_id
             WHERE r.situacao = 'NOTIFICADO' AND {where}
@@ -181,7 +181,7 @@ def quarentena_por_motivo(wh: Warehouse, periodo: Periodo = TUDO) -> pl.DataFram
     where, args = periodo.sql("dt")
     return wh.df(
         f"""SELECT motivo, status_http, count(*) AS pedidos,
-                   {sp_local('max(recebido_em)')} AS ultimo_sp
+                   {sp_local("max(recebido_em)")} AS ultimo_sp
             FROM quarentena WHERE {where} GROUP BY ALL ORDER BY pedidos DESC, motivo""",
         args,
     )

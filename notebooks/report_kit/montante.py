@@ -93,7 +93,7 @@ def vigentes(wh: Warehouse, periodo: Periodo = TUDO, n: int = 20) -> pl.DataFram
     return wh.df(
         f"""SELECT perfil, id_contrato, strftime(mes_referencia, '%Y-%m') AS mes_referencia,
                    submercado, montante_mwh::DOUBLE AS montante_mwh, declaracoes,
-                   evento_vigente, {sp_local('declarado_em')} AS declarado_em_sp
+                   evento_vigente, {sp_local("declarado_em")} AS declarado_em_sp
             FROM {VIGENTES} WHERE {w}
             ORDER BY montante_mwh DESC NULLS LAST, perfil, id_contrato LIMIT {int(n)}""",
         a,
@@ -113,7 +113,7 @@ def tempo_origem_notificacao(
         ccee = "epoch(r.data_notificacao - coalesce(r.data_origem, m.data_origem_evento))"
     return wh.df(
         f"""WITH t AS (
-              SELECT {sp_day('m.data_origem_evento')} AS dia,
+              SELECT {sp_day("m.data_origem_evento")} AS dia,
                      epoch(m.recebido_em - m.data_origem_evento) AS ate_recebimento_s,
                      {ccee} AS ate_notificacao_ccee_s
               FROM {TABELA} m {join}

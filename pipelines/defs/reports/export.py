@@ -10,8 +10,8 @@ widgets (filters, refresh) are left out; the page shows them at their defaults.
 import contextlib
 import datetime as dt
 import html
-import io
 import importlib.util
+import io
 import json
 import os
 import re
@@ -46,14 +46,20 @@ RELATORIOS: tuple[Relatorio, ...] = (
     Relatorio(
         "contract_events",
         "contract_events.py",
-        "Eventos de contrato",
-        ("notificacoes", "eventos_entidades"),
+        "Contratos",
+        ("notificacoes", "eventos_entidades", "contratos"),
     ),
     Relatorio(
         "energy_amount_events",
         "energy_amount_events.py",
-        "Eventos de montante de energia",
-        ("notificacoes", "eventos_entidades", "resultados_notificacao"),
+        "Montantes de energia",
+        ("notificacoes", "eventos_entidades", "montantes_vigentes", "resultados_notificacao"),
+    ),
+    Relatorio(
+        "event_volumes",
+        "event_volumes.py",
+        "Volume de eventos",
+        ("notificacoes", "metadados"),
     ),
     Relatorio(
         "delivery_health",

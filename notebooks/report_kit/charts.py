@@ -183,6 +183,9 @@ ROTULOS: dict[str, str] = {
     "latencia_ccee_p95_s": "Latência CCEE p95",
     "horas_mediana_fmt": "Tempo mediano",
     "dia": "Dia",
+    "notificado_em_sp": "Notificada em",
+    "entregas": "Entregas recebidas",
+    "substituidas": "Declarações substituídas",
     "estado": "Estado",
     "com_anomalia": "Com anomalia",
 }

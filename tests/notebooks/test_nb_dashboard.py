@@ -46,10 +46,25 @@ def dashboard(warehouse: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     log = tmp_path / "marimo.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "marimo", "run", str(ROOT / "notebooks" / "delivery_health.py"),
-             "--headless", "--host", "127.0.0.1", "--port", str(port), "--no-token",
-             "--", "--warehouse", str(warehouse)],
-            stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path,
+            [
+                sys.executable,
+                "-m",
+                "marimo",
+                "run",
+                str(ROOT / "notebooks" / "delivery_health.py"),
+                "--headless",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-token",
+                "--",
+                "--warehouse",
+                str(warehouse),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
         )
     url = f"http://127.0.0.1:{port}/"
     try:

@@ -30,11 +30,16 @@ def run_app(name: str, warehouse: Path) -> tuple[list[Any], dict[str, Any]]:
 def test_notebooks_run_as_scripts_with_cli_arg_and_env(warehouse: Path, tmp_path: Path) -> None:
     """`python notebooks/x.py -- --warehouse P` and the env-var default, all three at once."""
     env_missing = {**os.environ, "CCEE_WEBHOOK_DATA_DIR": str(tmp_path / "nothing-here")}
+
     def start(name: str, args: list[str], env: dict[str, str] | None = None) -> Any:
         nb = str(ROOT / "notebooks" / f"{name}.py")
         return subprocess.Popen(
-            [sys.executable, nb, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, cwd=tmp_path, env=env,
+            [sys.executable, nb, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+            env=env,
         )
 
     procs = [(n, "arg", start(n, ["--", "--warehouse", str(warehouse)])) for n in NOTEBOOKS]

@@ -103,7 +103,7 @@ def test_dashboard_renders_charts_and_on_call_figures(
         )
         shot = b.screenshot(tmp_path / "delivery_health_dashboard.png")
     assert state["kpis"][:2] == ["Perda de dados", "Taxa de entrega"]
-    assert state["alarm"] and "78,9%" in state["text"]
+    assert state["alarm"] and "78,9 %" in state["text"]
     assert re.search(r"\bt4\b", state["text"])  # the lost notification, listed
     assert state["errors"] == 0 and state["toasts"] == []
     assert state["charts"] == state["drawn"] == 5

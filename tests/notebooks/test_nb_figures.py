@@ -217,3 +217,44 @@ def test_warehouse_path_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CCEE_WEBHOOK_DATA_DIR", "/srv/ccee")
     assert kit.resolve_warehouse_path() == Path("/srv/ccee/warehouse.duckdb")
     assert kit.resolve_warehouse_path("/x/y.duckdb") == Path("/x/y.duckdb")
+
+
+def test_headlines_equal_independent_queries(wh: kit.Warehouse, warehouse: Path) -> None:
+    """Each page's headline against a query written here, from the raw typed tables."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        # Amount in force, recomputed in Python from every declaration: latest origin wins.
+        rows = con.execute(
+            """SELECT perfil, id_contrato, mes_referencia, submercado, data_origem_evento,
+                      recebido_em, montante_mwh FROM eventos_montante_energia"""
+        ).fetchall()
+        latest: dict[tuple, tuple] = {}
+        for p, c, m, s, origem, recebido, mwh in rows:
+            key = (p, c, m, s)
+            if key not in latest or (origem, recebido) > latest[key][:2]:
+                latest[key] = (origem, recebido, mwh)
+        em_vigor = float(sum(v[2] for v in latest.values()))
+        contratos_eventos = con.execute(
+            """SELECT count(DISTINCT (perfil, id_contrato)) FROM eventos_contrato
+               WHERE id_contrato IS NOT NULL"""
+        ).fetchone()
+        quarentena = con.execute("SELECT count(*) FROM quarentena").fetchone()
+        sla = con.execute(
+            "SELECT sum(notificacoes), sum(notificado), sum(expirado) FROM sla_entrega"
+        ).fetchone()
+        notificacoes = con.execute("SELECT count(*) FROM notificacoes").fetchone()
+    finally:
+        con.close()
+    assert montante.resumo(wh)["montante_vigente_mwh"] == pytest.approx(em_vigor)
+    assert montante.resumo(wh)["chaves"] == len(latest)
+    assert contratos_eventos is not None and quarentena is not None and sla is not None
+    assert contratos.situacao(wh)["contratos"] == contratos_eventos[0]
+    p = entrega.plantao(wh)
+    assert (p.notificacoes, p.notificado, p.expirado) == tuple(int(x) for x in sla)
+    assert p.quarentena == quarentena[0]
+    from notebooks.report_kit import volumes
+
+    assert notificacoes is not None
+    assert volumes.resumo(wh)["notificacoes"] == notificacoes[0]

@@ -82,7 +82,12 @@ def barras_categoria(
     fmt = ",d" if contagem else ",.1f"
     eixo = CONTAGEM if contagem else alt.Axis(format=",.0f")
     enc: dict = {
-        "y": alt.Y(f"{categoria}:N", title=ROTULOS.get(categoria, categoria), sort=ordem),
+        "y": alt.Y(
+            f"{categoria}:N",
+            title=ROTULOS.get(categoria, categoria),
+            sort=ordem,
+            axis=alt.Axis(labelLimit=360),
+        ),
         "x": alt.X(f"sum({valor}):Q", title=ROTULOS.get(valor, valor), axis=eixo),
         "tooltip": [
             alt.Tooltip(f"{categoria}:N", title=ROTULOS.get(categoria, categoria)),

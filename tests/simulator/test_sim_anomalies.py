@@ -90,3 +90,14 @@ def test_anomaly_knob_and_truth_over_the_admin_api(tmp_path: object) -> None:
         assert a["perfis"] == [PERFIL]
         stats = httpx.get(f"{s.url}/admin/stats").json()
         assert stats["generator"]["anomalies_injected"] == len(truth["anomalias"])
+
+
+def test_simulate_cli_offers_the_anomaly_rate() -> None:
+    from click.testing import CliRunner
+
+    from simulator.cli import simulate
+
+    res = CliRunner().invoke(simulate, ["--help"])
+    assert res.exit_code == 0 and "--anomaly-rate" in res.output
+    bad = CliRunner().invoke(simulate, ["--anomaly-rate", "2"])
+    assert bad.exit_code != 0 and "--anomaly-rate" in bad.output

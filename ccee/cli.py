@@ -63,11 +63,17 @@ def _errors(fn: F) -> F:
 
 def _common(fn: F) -> F:
     fn = click.option(
-        "--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+        "--timeout",
+        type=click.FloatRange(min=0.1),
+        default=30.0,
+        show_default=True,
         help="Seconds to wait for each CCEE answer.",
     )(fn)
     fn = click.option(
-        "--perfil", envvar=None, default=None, metavar="NAME",
+        "--perfil",
+        envvar=None,
+        default=None,
+        metavar="NAME",
         help="Profile to act as (a [perfis.NAME] of the config, or a codigoPerfilAgente). "
         "Default: $CCEE_WEBHOOK_PERFIL.",
     )(fn)
@@ -125,15 +131,27 @@ def events(
 @click.option("--situacao", help="NOTIFICADO, AGUARDANDO_NOTIFICACAO, ...")
 @click.option("--transaction-id", help="One notification's transactionId.")
 @click.option("--page-size", type=click.IntRange(1, 1000), default=50, show_default=True)
-@click.option("--start-page", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Resume a long pull from this page.")
+@click.option(
+    "--start-page",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Resume a long pull from this page.",
+)
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Stop after N results.")
 @_json_option
 @_common
 @_errors
 def results(
-    dia: str | None, evento: str | None, situacao: str | None, transaction_id: str | None,
-    page_size: int, start_page: int, limit: int | None, as_json: bool, perfil: str | None,
+    dia: str | None,
+    evento: str | None,
+    situacao: str | None,
+    transaction_id: str | None,
+    page_size: int,
+    start_page: int,
+    limit: int | None,
+    as_json: bool,
+    perfil: str | None,
     timeout: float,
 ) -> None:
     """List delivery results of notifications (listarResultadoNotificacao).
@@ -144,15 +162,24 @@ def results(
     err = Console(stderr=True, highlight=False)
     count = 0
     table = Table(
-        "transactionId", "evento", "situacao", "dataOrigem", "dataNotificacao", "destino",
+        "transactionId",
+        "evento",
+        "situacao",
+        "dataOrigem",
+        "dataNotificacao",
+        "destino",
         "invalidos",
     )
     with _client(perfil, timeout) as client:
         if as_json:
             click.echo("[", nl=False)
         for pagina in client.paginas_resultados(
-            evento=evento, dia=dia, situacao=situacao, transaction_id=transaction_id,
-            page_size=page_size, start_page=start_page,
+            evento=evento,
+            dia=dia,
+            situacao=situacao,
+            transaction_id=transaction_id,
+            page_size=page_size,
+            start_page=start_page,
         ):
             if pagina.total_paginas and pagina.total_paginas > 1 and err.is_terminal:
                 err.print(f"page {pagina.numero}/{pagina.total_paginas}", end="\r")
@@ -161,13 +188,18 @@ def results(
                     break
                 r = _redacted_result(r, redact)
                 if as_json:
-                    click.echo(("," if count else "") + "\n" + msgspec.json.encode(r).decode(),
-                               nl=False)
+                    click.echo(
+                        ("," if count else "") + "\n" + msgspec.json.encode(r).decode(), nl=False
+                    )
                 else:
                     table.add_row(
-                        r.transaction_id or "", r.evento_notificacao or "", r.situacao or "",
-                        r.data_origem_raw or "", r.data_notificacao_raw or "",
-                        r.endereco_destino or "", ",".join(r.invalidos),
+                        r.transaction_id or "",
+                        r.evento_notificacao or "",
+                        r.situacao or "",
+                        r.data_origem_raw or "",
+                        r.data_notificacao_raw or "",
+                        r.endereco_destino or "",
+                        ",".join(r.invalidos),
                     )
                 count += 1
             if limit is not None and count >= limit:
@@ -254,10 +286,13 @@ def prefs_delete(codigo: str, perfil: str | None, timeout: float) -> None:
 
 
 _file_argument = click.argument(
-    "file", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_SUBSCRIPTIONS_FILE,
+    "file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_SUBSCRIPTIONS_FILE,
 )
 _keep_option = click.option(
-    "--keep-extra", is_flag=True,
+    "--keep-extra",
+    is_flag=True,
     help="Do not delete preferences that exist at CCEE but are absent from FILE.",
 )
 
@@ -284,9 +319,7 @@ def _print_plan(mudancas: list[Mudanca], title: str) -> None:
     table = Table("acao", "evento", "atual", "desejado", title=title)
     styles = {"add": "green", "update": "yellow", "delete": "red", "unchanged": "dim"}
     for m in mudancas:
-        table.add_row(
-            f"[{styles[m.acao]}]{m.acao}[/]", m.codigo, m.atual or "", m.desejado or ""
-        )
+        table.add_row(f"[{styles[m.acao]}]{m.acao}[/]", m.codigo, m.atual or "", m.desejado or "")
     _console().print(table)
 
 
@@ -331,15 +364,20 @@ def prefs_apply(
             return
         offered = [e.codigo for e in client.listar_eventos()]
         done = apply_plan(
-            client, plano, desired, offered,
-            on_change=None if as_json else lambda m, msg: click.echo(
-                f"{m.acao:<9} {m.codigo}: {msg}"
-            ),
+            client,
+            plano,
+            desired,
+            offered,
+            on_change=None
+            if as_json
+            else lambda m, msg: click.echo(f"{m.acao:<9} {m.codigo}: {msg}"),
         )
     if as_json:
-        _print_json({
-            "aplicadas": [{"mudanca": m, "mensagem": msg} for m, msg in done],
-            "resumo": plano.summary(),
-        })
+        _print_json(
+            {
+                "aplicadas": [{"mudanca": m, "mensagem": msg} for m, msg in done],
+                "resumo": plano.summary(),
+            }
+        )
     else:
         click.echo(f"applied: {plano.summary()}")

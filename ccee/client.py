@@ -260,9 +260,13 @@ class CCEEClient:
     def _soap_headers(self, page: int | None, size: int | None) -> dict[str, Any]:
         p = self.profile
         missing = [
-            n for n, v in (("codigo (CCEE_WEBHOOK_PERFIL)", p.codigo),
-                           ("username (CCEE_WEBHOOK_USERNAME)", p.username),
-                           ("password (CCEE_WEBHOOK_PASSWORD)", p.password)) if not v
+            n
+            for n, v in (
+                ("codigo (CCEE_WEBHOOK_PERFIL)", p.codigo),
+                ("username (CCEE_WEBHOOK_USERNAME)", p.username),
+                ("password (CCEE_WEBHOOK_PASSWORD)", p.password),
+            )
+            if not v
         ]
         if missing:
             raise ConfigError(f"{p.describe()} lacks {', '.join(missing)}")
@@ -377,8 +381,12 @@ class CCEEClient:
         body = {"entidade": {"nome": entidade or ""}, "evento": {"nome": evento or ""}}
         out: list[EventoNotificacao] = []
         for pagina in self._pages(
-            "listarEventoNotificacao", ("eventosNotificacao", "eventoNotificacao"),
-            _evento, DEFAULT_PAGE_SIZE, 1, body,
+            "listarEventoNotificacao",
+            ("eventosNotificacao", "eventoNotificacao"),
+            _evento,
+            DEFAULT_PAGE_SIZE,
+            1,
+            body,
         ):
             out.extend(pagina.itens)
         return out
@@ -389,8 +397,12 @@ class CCEEClient:
     ) -> Iterator[PreferenciaNotificacao]:
         """Every preference of the profile, page by page."""
         for pagina in self._pages(
-            "listarPreferenciaNotificacao", ("preferencias", "preferenciaNotificacao"),
-            _preferencia, page_size, 1, {"preferencias": {}},
+            "listarPreferenciaNotificacao",
+            ("preferencias", "preferenciaNotificacao"),
+            _preferencia,
+            page_size,
+            1,
+            {"preferencias": {}},
         ):
             yield from pagina.itens
 
@@ -400,23 +412,32 @@ class CCEEClient:
 
     def incluir_preferencia(self, codigo: str, endereco_destino: str) -> str:
         """Subscribe `endereco_destino` to event `codigo`; returns CCEE's success message."""
-        return self._mensagem("incluirPreferenciaNotificacao", {
-            "enderecoDestino": _check_url(endereco_destino),
-            "eventoNotificacao": {"codigo": _check_code(codigo)},
-        })
+        return self._mensagem(
+            "incluirPreferenciaNotificacao",
+            {
+                "enderecoDestino": _check_url(endereco_destino),
+                "eventoNotificacao": {"codigo": _check_code(codigo)},
+            },
+        )
 
     def atualizar_preferencia(self, codigo: str, endereco_destino: str) -> str:
         """Point the existing preference for `codigo` at a new destination."""
-        return self._mensagem("atualizarPreferenciaNotificacao", {
-            "enderecoDestino": _check_url(endereco_destino),
-            "eventoNotificacao": {"codigo": _check_code(codigo)},
-        })
+        return self._mensagem(
+            "atualizarPreferenciaNotificacao",
+            {
+                "enderecoDestino": _check_url(endereco_destino),
+                "eventoNotificacao": {"codigo": _check_code(codigo)},
+            },
+        )
 
     def excluir_preferencia(self, codigo: str) -> str:
         """Delete the preference for `codigo`."""
-        return self._mensagem("excluirPreferenciaNotificacao", {
-            "eventoNotificacao": {"codigo": _check_code(codigo)},
-        })
+        return self._mensagem(
+            "excluirPreferenciaNotificacao",
+            {
+                "eventoNotificacao": {"codigo": _check_code(codigo)},
+            },
+        )
 
     # -- ResultadoNotificacaoBSv2 -----------------------------------------------------
     def paginas_resultados(
@@ -440,8 +461,12 @@ class CCEEClient:
         if transaction_id:
             body["transactionId"] = transaction_id
         return self._pages(
-            "listarResultadoNotificacao", ("resultadosNotificacao", "resultadoNotificacao"),
-            _resultado, page_size, start_page, body,
+            "listarResultadoNotificacao",
+            ("resultadosNotificacao", "resultadoNotificacao"),
+            _resultado,
+            page_size,
+            start_page,
+            body,
         )
 
     def listar_resultados(

@@ -144,7 +144,10 @@ def xml_schema() -> etree.XMLSchema:
 def safe_parser() -> etree.XMLParser:
     """A parser for untrusted SOAP: no entities, no network, no DTD loading, no huge trees."""
     return etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
         remove_blank_text=False,
     )
 

@@ -65,9 +65,20 @@ class CCEEFault(CCEEError):
         # Keyword-only fields survive pickling (multiprocessing, Dagster).
         return (
             _rebuild_fault,
-            (type(self), self.error_code, self.message, self.uri, self.transaction_id,
-             dict(element=self.element, faultcode=self.faultcode, faultstring=self.faultstring,
-                  faultactor=self.faultactor, perfil=self.perfil)),
+            (
+                type(self),
+                self.error_code,
+                self.message,
+                self.uri,
+                self.transaction_id,
+                dict(
+                    element=self.element,
+                    faultcode=self.faultcode,
+                    faultstring=self.faultstring,
+                    faultactor=self.faultactor,
+                    perfil=self.perfil,
+                ),
+            ),
         )
 
 

@@ -77,7 +77,8 @@ def fault_from_parts(
     if detail is not None:
         for child in detail:
             if isinstance(child.tag, str) and etree.QName(child).namespace in (
-                NS_FM, "http://xmlns.energia.org.br/FM",
+                NS_FM,
+                "http://xmlns.energia.org.br/FM",
             ):
                 fm = child
                 break

@@ -15,9 +15,7 @@ import msgspec
 T = TypeVar("T")
 
 #: Same rule as the XSD's bo:DataHora.
-_DATA_HORA_RE = re.compile(
-    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+\-]\d{2}:\d{2})?"
-)
+_DATA_HORA_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+\-]\d{2}:\d{2})?")
 
 
 class EventoNotificacao(msgspec.Struct, frozen=True):

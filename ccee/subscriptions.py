@@ -36,6 +36,7 @@ REDACTED = "***"
 def _looks_random(segment: str) -> bool:
     return any(c.isdigit() for c in segment) and any(c.isalpha() for c in segment)
 
+
 Acao = Literal["add", "update", "delete", "unchanged"]
 
 
@@ -235,7 +236,8 @@ def apply_plan(
     wanted = {d.codigo: d for d in desired}
     offered_set = set(offered)
     unknown = sorted(
-        m.codigo for m in plano.mudancas
+        m.codigo
+        for m in plano.mudancas
         if m.acao in ("add", "update") and m.codigo not in offered_set
     )
     if unknown:

@@ -189,7 +189,8 @@ class RetryingTransport(Transport):
                 if status not in RETRY_STATUSES:
                     raise CCEETransportError(
                         f"{address}: HTTP {status} without a SOAP fault",
-                        status_code=status, attempts=attempt,
+                        status_code=status,
+                        attempts=attempt,
                     )
                 last_problem, last_status = f"HTTP {status} without a SOAP fault", status
             self.attempts_log.append(last_problem)
@@ -197,10 +198,15 @@ class RetryingTransport(Transport):
                 delay = self.policy.delay(attempt)
                 log.warning(
                     "CCEE call to %s failed (%s); retry %d/%d in %.2fs",
-                    address, last_problem, attempt, self.policy.attempts - 1, delay,
+                    address,
+                    last_problem,
+                    attempt,
+                    self.policy.attempts - 1,
+                    delay,
                 )
                 self._sleep(delay)
         raise CCEETransportError(
             f"{address}: {last_problem} (gave up after {self.policy.attempts} attempts)",
-            status_code=last_status, attempts=self.policy.attempts,
+            status_code=last_status,
+            attempts=self.policy.attempts,
         )

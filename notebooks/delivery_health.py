@@ -6,12 +6,15 @@ app = marimo.App(width="medium", app_title="Saúde da entrega — ccee-webhook")
 with app.setup:
     # Saúde da entrega: what the person on call reads first. Run as a dashboard with
     # `marimo run notebooks/delivery_health.py`, as a script with
-    # `python notebooks/delivery_health.py -- --warehouse PATH`, or export it with
+    # `python notebooks/delivery_health.py -- --warehouse PATH` (prints the headline
+    # figures), or export it with
     # `ccee-webhook report`.
     import datetime as dt
     from zoneinfo import ZoneInfo
 
     import marimo as mo
+    import polars as pl
+
     import notebooks.report_kit as kit
     from notebooks.report_kit import charts, entrega, ui
 
@@ -64,9 +67,27 @@ def _(periodo, ultimo, wh):
         f"# Saúde da entrega\n\nPeríodo: **{periodo.inicio:%d/%m/%Y} a {periodo.fim:%d/%m/%Y}** "
         f"(America/Sao_Paulo) · armazém `{wh.path}`"
     )
+    _sem_notificacoes = plantao.notificacoes == 0
     if not wh.has("sla_entrega"):
+        manchete = f"Saúde da entrega: sem dados ainda ({wh.error or wh.path})"
         _corpo = ui.sem_dados("Nenhuma tabela de SLA (sla_entrega)", wh.error or wh.path)
     else:
+        manchete = (
+            f"Saúde da entrega {periodo.inicio:%d/%m/%Y} a {periodo.fim:%d/%m/%Y}: "
+            + (
+                "nenhuma notificação no período; "
+                if _sem_notificacoes
+                else f"{ui.fmt_int(plantao.notificacoes)} notificações, entrega "
+                f"{ui.fmt_pct(plantao.taxa_entrega)}, {ui.fmt_int(plantao.expirado)} expiradas, "
+                f"perda de dados {ui.fmt_int(plantao.perda_de_dados)}; "
+            )
+            + f"quarentena {ui.fmt_int(plantao.quarentena)}"
+        )
+
+        # Without notifications in the period nothing is "ok": tones stay neutral.
+        def _tom(ruim: bool, tom_ruim: str = "alerta") -> str:
+            return "neutro" if _sem_notificacoes else (tom_ruim if ruim else "ok")
+
         _taxa = plantao.taxa_entrega
         _corpo = ui.cartoes(
             [
@@ -74,7 +95,7 @@ def _(periodo, ultimo, wh):
                     "Perda de dados",
                     ui.fmt_int(plantao.perda_de_dados),
                     "NOTIFICADO na CCEE e ausente no lago",
-                    "critico" if plantao.alarme_perda else "ok",
+                    _tom(plantao.alarme_perda, "critico"),
                 ),
                 ui.Indicador(
                     "Taxa de entrega",
@@ -87,13 +108,13 @@ def _(periodo, ultimo, wh):
                     "Expiradas",
                     ui.fmt_int(plantao.expirado),
                     "sem 201 em 24 h de retentativas",
-                    "critico" if plantao.expirado else "ok",
+                    _tom(plantao.expirado > 0, "critico"),
                 ),
                 ui.Indicador(
                     "Aguardando notificação",
                     ui.fmt_int(plantao.aguardando),
                     "CCEE ainda retentando",
-                    "alerta" if plantao.aguardando else "ok",
+                    _tom(plantao.aguardando > 0),
                 ),
                 ui.Indicador(
                     "Latência CCEE p50 / p95",
@@ -105,16 +126,26 @@ def _(periodo, ultimo, wh):
                     "Retentativas vistas",
                     ui.fmt_int(plantao.retentativas_vistas),
                     "entregas repetidas recebidas",
-                    "alerta" if plantao.retentativas_vistas else "ok",
+                    _tom(plantao.retentativas_vistas > 0),
                 ),
                 ui.Indicador(
                     "Quarentena",
                     ui.fmt_int(plantao.quarentena),
-                    "pedidos rejeitados pelo receptor",
-                    "alerta" if plantao.quarentena else "ok",
+                    "pedidos rejeitados pelo receptor (dia de recebimento)",
+                    "alerta" if plantao.quarentena else ("neutro" if _sem_notificacoes else "ok"),
                 ),
             ]
         )
+        if _sem_notificacoes:
+            _corpo = (
+                ui.aviso(
+                    "Sem notificações no período",
+                    "Nenhuma notificação da CCEE tem data de origem neste período: os "
+                    "indicadores abaixo não significam que está tudo bem.",
+                    tom="neutro",
+                )
+                + _corpo
+            )
         _hoje = dt.datetime.now(ZoneInfo(kit.TZ)).date()
         if ultimo is not None and (_hoje - ultimo).days > 1:
             _corpo = (
@@ -136,7 +167,7 @@ def _(periodo, ultimo, wh):
                 + _corpo
             )
     mo.vstack([mo.md(_cab), mo.Html(_corpo)])
-    return (plantao,)
+    return manchete, plantao
 
 
 @app.cell(hide_code=True)
@@ -155,7 +186,7 @@ def _(sla_dia, wh):
             "Latência da CCEE (dataNotificacao − dataOrigem)",
             "Latência (segundos)",
         )
-        if len(sla_dia) and sla_dia["latencia_ccee_p50_s"].notna().any()
+        if sla_dia.height and sla_dia["latencia_ccee_p50_s"].drop_nulls().len()
         else mo.Html(ui.sem_dados("Sem resultados de notificação no período", wh.path))
     )
     return
@@ -165,13 +196,13 @@ def _(sla_dia, wh):
 def _(sla_dia, wh):
     (
         charts.linhas_por_dia(
-            sla_dia.assign(taxa_entrega=sla_dia["taxa_entrega"].astype(float)),
+            sla_dia,
             {"taxa_entrega": "taxa de entrega"},
             "Taxa de entrega (NOTIFICADO ÷ notificações)",
             "Taxa de entrega (%)",
             formato=".0%",
         )
-        if len(sla_dia)
+        if sla_dia.height
         else mo.Html(ui.sem_dados("Sem SLA no período", wh.path))
     )
     return
@@ -192,7 +223,7 @@ def _(sla_dia, wh):
             "Notificações (quantidade)",
             formato=",d",
         )
-        if len(sla_dia)
+        if sla_dia.height
         else mo.Html(ui.sem_dados("Sem SLA no período", wh.path))
     )
     return
@@ -201,25 +232,36 @@ def _(sla_dia, wh):
 @app.cell(hide_code=True)
 def _(periodo, wh):
     perdidas = entrega.perda_de_dados(wh, periodo)
+    _tem_resultados = wh.has_rows("resultados_notificacao")
     mo.md(
         "## Alarme de perda de dados\n\nNotificações que a CCEE diz ter entregue "
         "(NOTIFICADO) e que o lago não tem; horários em America/Sao_Paulo."
-        + ("" if len(perdidas) else "\n\nNenhuma no período. ✅")
+        + (
+            ""
+            if perdidas.height
+            else "\n\nNenhuma no período, entre os resultados consultados na CCEE."
+            if _tem_resultados
+            else "\n\n**Sem resultados de notificação consultados na CCEE: não há como "
+            "verificar perda de dados.**"
+        )
     )
     return (perdidas,)
 
 
 @app.cell(hide_code=True)
 def _(perdidas):
-    perdidas if len(perdidas) else None
+    mo.Html(ui.tabela(perdidas)) if perdidas.height else None
     return
 
 
 @app.cell(hide_code=True)
 def _(periodo, wh):
     quarentena = entrega.quarentena_por_motivo(wh, periodo)
-    rejeicoes = entrega.rejeicoes_por_dia(wh, periodo)
-    mo.md("## Quarentena e rejeições do receptor")
+    rejeicoes = entrega.rejeicoes_no_tempo(wh, periodo)
+    mo.md(
+        "## Quarentena e rejeições do receptor\n\nPedidos que o receptor recusou, pelo dia "
+        "de recebimento (o corpo inválido não tem data de origem)."
+    )
     return quarentena, rejeicoes
 
 
@@ -229,23 +271,27 @@ def _(quarentena, wh):
         charts.barras_categoria(
             quarentena, "motivo", "pedidos", "Quarentena por motivo", cor="status_http"
         )
-        if len(quarentena)
-        else mo.Html(ui.sem_dados("Nenhum pedido em quarentena no período", wh.path))
+        if quarentena.height
+        else mo.md("Nenhum pedido em quarentena no período.")
+        if wh.has("quarentena")
+        else mo.Html(ui.sem_dados("Nenhuma tabela de quarentena", wh.error or wh.path))
     )
     return
 
 
 @app.cell(hide_code=True)
-def _(rejeicoes):
+def _(periodo, rejeicoes):
+    _b = kit.balde(periodo)
     (
-        charts.barras_por_dia(
-            rejeicoes.rename(columns={"pedidos": "eventos"}),
-            "Rejeições do receptor por dia e status HTTP",
-            cor="status_http",
-            subtitulo="pedidos em quarentena por dia de recebimento",
+        charts.barras_no_tempo(
+            rejeicoes,
+            f"Rejeições do receptor por {_b.nome} e status HTTP",
+            _b.nome,
+            legenda="Status HTTP respondido",
+            subtitulo=f"pedidos em quarentena por {_b.nome} de recebimento",
             eixo_y="Pedidos rejeitados (quantidade)",
         )
-        if len(rejeicoes)
+        if rejeicoes.height
         else None
     )
     return
@@ -260,19 +306,19 @@ def _(periodo, wh):
         "quarentena com o mesmo transactionId), **armazenadas** no lago (o 201 se perdeu) ou "
         "que **nunca chegaram** (e o endereço para onde a CCEE enviava)."
     )
-    if len(expiradas):
-        expiradas = expiradas.assign(
-            diagnostico=expiradas["diagnostico"].map(entrega.DIAGNOSTICOS)
+    if expiradas.height:
+        expiradas = expiradas.with_columns(
+            pl.col("diagnostico").replace_strict(entrega.DIAGNOSTICOS, default=None)
         )
     else:
-        _texto += "\n\nNenhuma no período. ✅"
+        _texto += "\n\nNenhuma no período, entre os resultados consultados na CCEE."
     mo.md(_texto)
     return (expiradas,)
 
 
 @app.cell(hide_code=True)
 def _(expiradas):
-    expiradas if len(expiradas) else None
+    mo.Html(ui.tabela(expiradas)) if expiradas.height else None
     return
 
 
@@ -283,14 +329,14 @@ def _(periodo, wh):
         "## Entregas com avisos\n\nNotificações aceitas (201) que fogem do formato usual "
         "(transactionId que não é UUID, código fora do padrão, metadados ausentes, valores "
         "não textuais…), por código de aviso; o corpo original fica no lago."
-        + ("" if len(avisos) else "\n\nNenhuma no período. ✅")
+        + ("" if avisos.height else "\n\nNenhuma no período.")
     )
     return (avisos,)
 
 
 @app.cell(hide_code=True)
 def _(avisos):
-    avisos if len(avisos) else None
+    mo.Html(ui.tabela(avisos)) if avisos.height else None
     return
 
 
@@ -303,7 +349,14 @@ def _(periodo, wh):
 
 @app.cell(hide_code=True)
 def _(por_evento):
-    por_evento if len(por_evento) else None
+    mo.Html(ui.tabela(por_evento)) if por_evento.height else None
+    return
+
+
+@app.cell(hide_code=True)
+def _(manchete):
+    # Run as a script, the page prints its headline (or its "no data" line).
+    print(manchete) if mo.app_meta().mode == "script" else None
     return
 
 

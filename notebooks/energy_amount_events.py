@@ -1,12 +1,14 @@
 import marimo
 
 __generated_with = "0.25.2"
-app = marimo.App(width="medium", app_title="Eventos de montante de energia — ccee-webhook")
+app = marimo.App(width="medium", app_title="Montantes de energia — ccee-webhook")
 
 with app.setup:
-    # Eventos de montante de energia (table eventos_montante_energia). Script:
+    # Montantes de energia: amounts in force (table montantes_vigentes) and declarations
+    # (table eventos_montante_energia). Script, printing the headline figures:
     # `python notebooks/energy_amount_events.py -- --warehouse PATH`.
     import marimo as mo
+
     import notebooks.report_kit as kit
     from notebooks.report_kit import charts, montante, ui
 
@@ -21,24 +23,34 @@ def _():
 def _(warehouse_path):
     wh = kit.open_warehouse(warehouse_path)
     tem_dados = wh.has_rows(montante.TABELA)
+    inicio, fim = montante.limites_periodo(wh)
     codigos = montante.codigos_evento(wh)
-    return codigos, tem_dados, wh
+    return codigos, fim, inicio, tem_dados, wh
 
 
 @app.cell(hide_code=True)
-def _(codigos, tem_dados):
+def _(codigos, fim, inicio, tem_dados):
+    periodo_ui = (
+        mo.ui.date_range(start=inicio, stop=fim, value=(inicio, fim), label="Período")
+        if tem_dados
+        else None
+    )
     eventos_ui = mo.ui.multiselect(options=codigos, label="Evento de notificação")
-    eventos_ui if tem_dados else None
-    return (eventos_ui,)
+    mo.hstack([periodo_ui, eventos_ui], justify="start") if tem_dados else None
+    return eventos_ui, periodo_ui
 
 
 @app.cell(hide_code=True)
-def _(eventos_ui, tem_dados, wh):
+def _(eventos_ui, periodo_ui, tem_dados, wh):
+    periodo = kit.Periodo(*periodo_ui.value) if periodo_ui is not None else kit.Periodo()
     eventos = list(eventos_ui.value) or None
-    periodo = kit.Periodo()
     resumo = montante.resumo(wh, periodo, eventos) if tem_dados else None
-    _cab = "# Eventos de montante de energia\n\nNotificações `MONTANTE_ENERGIA.*` recebidas da CCEE"
+    _cab = (
+        "# Montantes de energia\n\nMontantes vigentes e declarações `MONTANTE_ENERGIA.*` "
+        "recebidas da CCEE"
+    )
     if resumo is None:
+        manchete = f"Montantes de energia: sem dados ainda ({wh.error or wh.path})"
         _saida = mo.vstack(
             [
                 mo.md(_cab),
@@ -46,21 +58,40 @@ def _(eventos_ui, tem_dados, wh):
             ]
         )
     else:
+        manchete = (
+            f"Montantes de energia {periodo.inicio:%d/%m/%Y} a {periodo.fim:%d/%m/%Y}: "
+            f"{ui.fmt_num(resumo['montante_vigente_mwh'])} MWh vigentes em "
+            f"{ui.fmt_int(resumo['chaves'])} pares contrato × mês × submercado "
+            f"({ui.fmt_int(resumo['contratos'])} contratos); "
+            f"{ui.fmt_int(resumo['declaracoes'])} declarações"
+        )
+        _filtro = (
+            f"Período: **{periodo.inicio:%d/%m/%Y} a {periodo.fim:%d/%m/%Y}** (dia de origem, "
+            f"America/Sao_Paulo) · eventos: **{', '.join(eventos) if eventos else 'todos'}**. "
+            "Montante vigente: para cada perfil, contrato, mês de referência e submercado, o "
+            "valor da declaração com a data de origem mais recente (uma entrega atrasada de "
+            "uma declaração antiga não substitui a nova); somados os vigentes declarados no "
+            "período."
+        )
         _saida = mo.vstack(
             [
-                mo.md(f"{_cab} · eventos: **{', '.join(eventos) if eventos else 'todos'}**"),
+                mo.md(f"{_cab}\n\n{_filtro}"),
                 mo.Html(
                     ui.cartoes(
                         [
-                            ui.Indicador("Eventos", ui.fmt_int(resumo["eventos"])),
+                            ui.Indicador(
+                                "Montante vigente",
+                                f"{ui.fmt_num(resumo['montante_vigente_mwh'])} MWh",
+                                f"{ui.fmt_int(resumo['chaves'])} pares contrato × mês × submercado",
+                            ),
                             ui.Indicador("Contratos", ui.fmt_int(resumo["contratos"])),
                             ui.Indicador(
                                 "Meses de referência", ui.fmt_int(resumo["meses_referencia"])
                             ),
                             ui.Indicador(
-                                "Montante declarado",
-                                f"{ui.fmt_num(resumo['montante_mwh_total'])} MWh",
-                                "soma de todos os eventos",
+                                "Declarações",
+                                ui.fmt_int(resumo["declaracoes"]),
+                                "eventos AJUSTADO e VALIDADO recebidos",
                             ),
                         ]
                     )
@@ -68,69 +99,80 @@ def _(eventos_ui, tem_dados, wh):
             ]
         )
     _saida
-    return eventos, periodo, resumo
+    return eventos, manchete, periodo, resumo
 
 
 @app.cell(hide_code=True)
-def _(eventos, periodo, resumo, wh):
-    por_dia = montante.volume_por_dia(wh, periodo, eventos) if resumo else None
+def _(periodo, resumo, wh):
+    por_mes = montante.vigente_por_mes(wh, periodo) if resumo else None
     (
-        charts.barras_por_dia(por_dia, "Eventos de montante de energia por dia")
-        if por_dia is not None and len(por_dia)
+        mo.md("## Montante vigente por mês de referência e submercado")
+        if por_mes is not None and por_mes.height
         else None
     )
-    return (por_dia,)
+    return (por_mes,)
 
 
 @app.cell(hide_code=True)
-def _(eventos, periodo, resumo, wh):
-    por_submercado = montante.volume_por_submercado(wh, periodo, eventos) if resumo else None
+def _(por_mes):
     (
         charts.barras_categoria(
-            por_submercado,
-            "submercado",
-            "montante_mwh",
-            "Montante por submercado (MWh, soma dos eventos)",
-            contagem=False,
-        )
-        if por_submercado is not None and len(por_submercado)
-        else None
-    )
-    return (por_submercado,)
-
-
-@app.cell(hide_code=True)
-def _(eventos, periodo, resumo, wh):
-    ajustes = montante.ajustes_por_mes(wh, periodo, eventos) if resumo else None
-    (
-        mo.md(
-            "## Ajustes por mês de referência\n\nAjuste = evento para um par (contrato, mês de "
-            "referência) depois do primeiro; montante vigente = o último declarado por contrato."
-        )
-        if resumo
-        else None
-    )
-    return (ajustes,)
-
-
-@app.cell(hide_code=True)
-def _(ajustes):
-    (
-        charts.barras_categoria(
-            ajustes.fillna({"mes_referencia": "não informado"}),
+            por_mes,
             "mes_referencia",
-            "ajustes",
-            "Ajustes por mês de referência",
+            "montante_mwh_vigente",
+            "Montante vigente por mês de referência (MWh)",
+            cor="submercado",
+            contagem=False,
+            subtitulo="soma dos montantes vigentes; declarações substituídas não contam",
+            ordem="ascending",
         )
-        if ajustes is not None and len(ajustes)
+        if por_mes is not None and por_mes.height
         else None
     )
     return
 
 
 @app.cell(hide_code=True)
-def _(ajustes):
-    ajustes if ajustes is not None and len(ajustes) else None
+def _(por_mes):
+    (
+        mo.Html(ui.tabela(por_mes, {"substituidas": "Declarações substituídas"}))
+        if por_mes is not None and por_mes.height
+        else None
+    )
+    return
+
+
+@app.cell(hide_code=True)
+def _(eventos, periodo, resumo, wh):
+    por_tempo = montante.volume_no_tempo(wh, periodo, eventos) if resumo else None
+    _b = kit.balde(periodo)
+    (
+        charts.barras_no_tempo(
+            por_tempo,
+            f"Declarações de montante por {_b.nome} (quantidade de eventos)",
+            _b.nome,
+            eixo_y="Declarações (quantidade)",
+            subtitulo=f"conta declarações recebidas por {_b.nome} da data de origem",
+        )
+        if por_tempo is not None and por_tempo.height
+        else None
+    )
+    return (por_tempo,)
+
+
+@app.cell(hide_code=True)
+def _(periodo, resumo, wh):
+    maiores = montante.vigentes(wh, periodo, n=20) if resumo else None
+    (
+        mo.vstack(
+            [
+                mo.md("## Maiores montantes vigentes (top 20)\n\nHorários em America/Sao_Paulo."),
+                mo.Html(ui.tabela(maiores)),
+            ]
+        )
+        if maiores is not None and maiores.height
+        else None
+    )
     return
 
 
@@ -139,11 +181,12 @@ def _(eventos, periodo, resumo, wh):
     tempos = montante.tempo_origem_notificacao(wh, periodo, eventos) if resumo else None
     (
         mo.md(
-            "## Tempo da origem à notificação\n\nSegundos entre a data de origem do evento e "
-            "(a) o primeiro recebimento no nosso receptor, (b) a dataNotificacao informada "
-            "pela CCEE (quando os resultados de notificação já foram consultados)."
+            "## Tempo da origem à notificação\n\nSegundos entre a data de origem do "
+            "evento e (a) o primeiro recebimento no nosso receptor, (b) a "
+            "dataNotificacao informada pela CCEE (quando os resultados de notificação "
+            "já foram consultados)."
         )
-        if resumo
+        if tempos is not None and tempos.height
         else None
     )
     return (tempos,)
@@ -163,9 +206,16 @@ def _(tempos):
             "Tempo da origem do evento à notificação (segundos)",
             "Tempo (segundos)",
         )
-        if tempos is not None and len(tempos)
+        if tempos is not None and tempos.height
         else None
     )
+    return
+
+
+@app.cell(hide_code=True)
+def _(manchete):
+    # Run as a script, the page prints its headline (or its "no data" line).
+    print(manchete) if mo.app_meta().mode == "script" else None
     return
 
 

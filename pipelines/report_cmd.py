@@ -42,7 +42,7 @@ from settings import reports_dir, warehouse_path
 def report(
     data_dir: Path | None, warehouse: Path | None, output_dir: Path | None, only: tuple[str, ...]
 ) -> None:
-    """Export the HTML reports (contract events, energy-amount events, delivery health).
+    """Export the HTML reports (contracts, energy amounts, event volumes, delivery health).
 
     Each notebook in notebooks/ runs against the warehouse, read-only, and is written as one
     HTML file that opens offline (charts and their JavaScript are embedded). A missing or

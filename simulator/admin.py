@@ -121,6 +121,12 @@ def admin_controller(sim: Simulator) -> type[Controller]:
             sim.generator.configure(paused=data.paused, events_per_hour=data.events_per_hour)
             return dict(sim.stats()["generator"])  # type: ignore[call-overload]
 
+        @get("/generator/truth")
+        async def generator_truth(self) -> dict[str, object]:
+            """What the generator did on purpose: the lifecycle anomalies it injected and
+            the last amount it declared per (contract, reference month, submarket)."""
+            return sim.generator.verdade.as_dict()
+
         @get("/stats")
         async def stats(self) -> dict[str, object]:
             return sim.stats()

@@ -85,6 +85,10 @@ class SimAdmin:
             body["raw_body"] = raw_body
         return list(self._send("POST", "/events", body)["transaction_ids"])
 
+    def truth(self) -> dict[str, Any]:
+        """The generator's record: injected lifecycle anomalies, last declaration per key."""
+        return dict(self._send("GET", "/generator/truth"))
+
     def notification(self, transaction_id: str) -> dict[str, Any]:
         return dict(self._send("GET", f"/notifications/{transaction_id}"))
 

@@ -33,50 +33,98 @@ def _parse_start(value: str | None) -> datetime | None:
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option(
-    "--port", default=8880, show_default=True, type=click.IntRange(0, 65535),
+    "--port",
+    default=8880,
+    show_default=True,
+    type=click.IntRange(0, 65535),
     help="Port to bind; 0 picks a free one. The URL is the first line printed.",
 )
 @click.option(
-    "--time-scale", default=1.0, show_default=True, type=click.FloatRange(min=0),
+    "--time-scale",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
     help="CCEE seconds per real second (300 = 5 CCEE minutes per second; 0 freezes time).",
 )
 @click.option(
-    "--events-per-hour", default=60.0, show_default=True, type=click.FloatRange(min=0),
+    "--events-per-hour",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
     help="Generated business events per CCEE hour (0: only injected events).",
+)
+@click.option(
+    "--anomaly-rate",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Fraction of generated events that break a contract's lifecycle on purpose "
+    "(recorded at /admin/generator/truth; changeable via PUT /admin/faults).",
 )
 @click.option("--seed", type=int, default=None, help="Seed for reproducible events and faults.")
 @click.option(
-    "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
     help="SQLite file for preferences and results [default: $CCEE_WEBHOOK_DATA_DIR/"
     "simulator.sqlite3]. ':memory:' keeps nothing.",
 )
 @click.option(
-    "--catalog", "catalog_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    "--catalog",
+    "catalog_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Event codes to offer, one per line (default: the codes seen in CCEE's samples).",
 )
 @click.option("--start", default=None, help="CCEE time at startup (ISO 8601 with zone).")
-@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Serve HTTPS with this certificate (PEM).")
-@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Private key (PEM, unencrypted) of --tls-cert.")
-@click.option("--tls-client-ca", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Require client certificates signed by this CA (mutual TLS, like CCEE).")
-@click.option("--callback-timeout", default=10.0, show_default=True,
-              type=click.FloatRange(min=0.1), help="Real seconds to wait for a destination.")
-@click.option("--max-concurrency", default=64, show_default=True, type=click.IntRange(1),
-              help="Concurrent deliveries in total (each destination gets at most 4).")
-@click.option("--callback-ca", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="CA bundle to verify https destinations (default: system trust).")
-@click.option("--first-attempt-delay", default=DEFAULT_FIRST_ATTEMPT_DELAY_S, show_default=True,
-              type=click.FloatRange(0, 86400),
-              help="CCEE seconds from dataOrigem to the first delivery attempt (CCEE's recorded "
-                   "results: 9-10 min); retries stay on the dataOrigem + k*5 min grid. "
-                   "0 sends at once.")
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Serve HTTPS with this certificate (PEM).",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Private key (PEM, unencrypted) of --tls-cert.",
+)
+@click.option(
+    "--tls-client-ca",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Require client certificates signed by this CA (mutual TLS, like CCEE).",
+)
+@click.option(
+    "--callback-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Real seconds to wait for a destination.",
+)
+@click.option(
+    "--max-concurrency",
+    default=64,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Concurrent deliveries in total (each destination gets at most 4).",
+)
+@click.option(
+    "--callback-ca",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CA bundle to verify https destinations (default: system trust).",
+)
+@click.option(
+    "--first-attempt-delay",
+    default=DEFAULT_FIRST_ATTEMPT_DELAY_S,
+    show_default=True,
+    type=click.FloatRange(0, 86400),
+    help="CCEE seconds from dataOrigem to the first delivery attempt (CCEE's recorded "
+    "results: 9-10 min); retries stay on the dataOrigem + k*5 min grid. 0 sends at once.",
+)
 def simulate(
     host: str,
     port: int,
     time_scale: float,
     events_per_hour: float,
+    anomaly_rate: float,
     seed: int | None,
     db_path: Path | None,
     catalog_file: Path | None,
@@ -119,6 +167,7 @@ def simulate(
         time_scale=time_scale,
         start=_parse_start(start),
         events_per_hour=events_per_hour,
+        anomaly_rate=anomaly_rate,
         seed=seed,
         catalog=codes,
         dispatch=DispatchSettings(

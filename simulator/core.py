@@ -37,6 +37,8 @@ class SimulatorConfig(msgspec.Struct):
     #: CCEE time at startup (default: now)
     start: datetime | None = None
     events_per_hour: float = 0.0
+    #: initial `FaultSettings.lifecycle_anomaly_rate` (changeable later via /admin/faults)
+    anomaly_rate: float = 0.0
     seed: int | None = None
     catalog: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_CODES))
     retry: RedeliveryRule = CCEE_RETRY
@@ -62,6 +64,12 @@ class Simulator:
         self.ledger = Ledger(self.db)
         self.knobs = Knobs(config.seed)
         self.knobs.set_delivery(config.delivery)
+        if config.anomaly_rate:
+            self.knobs.set(
+                msgspec.structs.replace(
+                    self.knobs.get(), lifecycle_anomaly_rate=config.anomaly_rate
+                )
+            )
         self.soap = SoapService(
             self.clock, self.catalog, self.participants, self.preferences, self.ledger, self.knobs
         )
@@ -75,6 +83,7 @@ class Simulator:
             self.publish,
             config.events_per_hour,
             config.seed,
+            anomaly_rate=self.knobs.lifecycle_anomaly_rate,
         )
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -172,6 +181,7 @@ class Simulator:
                 "paused": self.generator.paused,
                 "events_per_hour": self.generator.events_per_hour,
                 "generated": self.generator.generated,
+                "anomalies_injected": len(self.generator.verdade.anomalias),
             },
         }
 

@@ -98,8 +98,9 @@ class Dispatcher:
             headers={"User-Agent": USER_AGENT},
         )
         for n in self._ledger.pending():  # resume after a restart
-            self.submit(n.transaction_id, n.endereco_destino, n.corpo, n.data_origem,
-                        n.proxima_tentativa)
+            self.submit(
+                n.transaction_id, n.endereco_destino, n.corpo, n.data_origem, n.proxima_tentativa
+            )
         self._runner = asyncio.create_task(self._run(), name="dispatcher")
 
     async def stop(self) -> None:
@@ -197,8 +198,13 @@ class Dispatcher:
             done_at = self._clock.now()
             lost = status == 201 and self._knobs.lose_201()
             self._ledger.record_attempt(
-                job.transaction_id, job.attempt, job.due, sent_at, status,
-                error or (None if status == 201 else f"HTTP {status}"), resposta_perdida=lost,
+                job.transaction_id,
+                job.attempt,
+                job.due,
+                sent_at,
+                status,
+                error or (None if status == 201 else f"HTTP {status}"),
+                resposta_perdida=lost,
             )
             if status == 201 and not lost:
                 self._ledger.mark_notified(job.transaction_id, done_at)

@@ -1,27 +1,17 @@
 """The event catalogue: which notification event codes this local CCEE offers.
 
-Defaults to every code seen in CCEE's recorded samples; a file (one code per line, `#`
-comments) replaces it so users can mirror what their CCEE environment publishes.
+Defaults to every code the domain model knows (`ccee.domain.events.CODIGOS`); a file (one
+code per line, `#` comments) replaces it so users can mirror what their CCEE environment publishes.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from ccee.domain.events import CODIGOS
 from ccee.mensagem import EventCode, parse_event_code
 
-DEFAULT_CODES: tuple[str, ...] = (
-    "CONTRATO.REGISTRADO",
-    "CONTRATO.VALIDADO",
-    "CONTRATO.ATUALIZADO",
-    "CONTRATO.CANCELADO",
-    "CONTRATO.CANCELAMENTO_VALIDADO",
-    "CONTRATO.CONCLUIDO",
-    "CONTRATO.FINALIZADO",
-    "CONTRATO.FINALIZACAO_VALIDADA",
-    "MONTANTE_ENERGIA.AJUSTADO",
-    "MONTANTE_ENERGIA.VALIDADO",
-)
+DEFAULT_CODES: tuple[str, ...] = CODIGOS
 
 
 class EventCatalog:

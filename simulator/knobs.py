@@ -36,9 +36,18 @@ class FaultSettings(msgspec.Struct):
     lose_201_rate: float = 0.0
     #: the next N 201 answers are lost (deterministic variant of the above)
     lose_next_201: int = 0
+    #: fraction of generated events that break a contract's lifecycle on purpose (a
+    #: transition the lifecycle does not allow, or an event after a terminal state); the
+    #: generator records each one (admin: GET /admin/generator/truth)
+    lifecycle_anomaly_rate: float = 0.0
 
     def check(self) -> None:
-        for name in ("soap_error_rate", "soap_malformed_rate", "lose_201_rate"):
+        for name in (
+            "soap_error_rate",
+            "soap_malformed_rate",
+            "lose_201_rate",
+            "lifecycle_anomaly_rate",
+        ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be within [0, 1], got {value}")
@@ -101,6 +110,9 @@ class Knobs:
 
     def first_attempt_delay(self) -> timedelta:
         return timedelta(seconds=self._delivery.first_attempt_delay_s)
+
+    def lifecycle_anomaly_rate(self) -> float:
+        return self._settings.lifecycle_anomaly_rate
 
     def soap_latency_s(self) -> float:
         return self._settings.soap_latency_ms / 1000.0

@@ -202,8 +202,9 @@ class Ledger:
             where.append("transaction_id = ?")
             params.append(filtro.transaction_id)
         clause = " AND ".join(where)
-        total = self._db.query(f"SELECT count(*) AS n FROM notificacoes WHERE {clause}",
-                               tuple(params))[0]["n"]
+        total = self._db.query(
+            f"SELECT count(*) AS n FROM notificacoes WHERE {clause}", tuple(params)
+        )[0]["n"]
         rows = self._db.query(
             f"SELECT {_COLUMNS} FROM notificacoes WHERE {clause} ORDER BY seq LIMIT ? OFFSET ?",
             (*params, limit, offset),

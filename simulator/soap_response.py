@@ -84,9 +84,7 @@ def _preferencia(parent: etree._Element, destino: str, ec: EventCode) -> None:
     _evento(pref, ec)
 
 
-def fill_preferencias(
-    resp: etree._Element, prefs: Iterable[tuple[Preferencia, EventCode]]
-) -> None:
+def fill_preferencias(resp: etree._Element, prefs: Iterable[tuple[Preferencia, EventCode]]) -> None:
     lista = _sub(resp, NS_BM, "preferencias")
     for pref, ec in prefs:
         _preferencia(lista, pref.endereco_destino, ec)

@@ -19,7 +19,6 @@ def metadata_timestamp(dt: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
-
 def to_db(dt: datetime) -> str:
     """Sortable UTC text with microseconds for SQLite."""
     return dt.astimezone(UTC).isoformat(timespec="microseconds")

@@ -5,9 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import pandas as pd
+import polars as pl
 
-from notebooks.report_kit.warehouse import TUDO, Periodo, Warehouse, sp_day, sp_local
+from notebooks.report_kit.warehouse import (
+    TUDO,
+    Periodo,
+    Warehouse,
+    contagem_por_balde,
+    sp_local,
+)
 
 CONTAGENS = (
     "notificacoes",
@@ -45,11 +51,15 @@ class Plantao:
 
 
 def ultimo_dia(wh: Warehouse) -> dt.date | None:
-    """Latest day in ``sla_entrega`` (None when empty): 'now' for the dashboard's defaults."""
-    if not wh.has("sla_entrega"):
-        return None
-    v = wh.df("SELECT max(dia) AS d FROM sla_entrega").iloc[0]["d"]
-    return None if pd.isna(v) else pd.Timestamp(v).date()
+    """Latest São Paulo day with delivery data (SLA or quarantine; None when empty): 'now'
+    for the page's default period, so a quarantine spike today is inside it."""
+    dias = []
+    if wh.has("sla_entrega"):
+        dias.append(wh.one("SELECT max(dia) AS d FROM sla_entrega")["d"])
+    if wh.has("quarentena"):
+        dias.append(wh.one("SELECT max(dt) AS d FROM quarentena")["d"])
+    dias = [d for d in dias if d is not None]
+    return max(dias) if dias else None
 
 
 def plantao(wh: Warehouse, periodo: Periodo = TUDO) -> Plantao:
@@ -59,30 +69,30 @@ def plantao(wh: Warehouse, periodo: Periodo = TUDO) -> Plantao:
     if wh.has("sla_entrega"):
         where, args = periodo.sql("dia")
         sums = ", ".join(f"coalesce(sum({c}), 0)::BIGINT AS {c}" for c in CONTAGENS)
-        r = wh.df(
+        r = wh.one(
             f"SELECT {sums}, strftime(max(dia), '%Y-%m-%d') AS ultimo FROM sla_entrega "
             f"WHERE {where}",
             args,
-        ).iloc[0]
+        )
         counts = {c: int(r[c]) for c in CONTAGENS}
-        last = None if pd.isna(r["ultimo"]) else str(r["ultimo"])
+        last = r["ultimo"]
     p50 = p95 = None
     if wh.has("resultados_notificacao"):
         where, args = periodo.sql("dia")
-        r = wh.df(
+        r = wh.one(
             f"""SELECT quantile_cont(epoch(data_notificacao - data_origem), 0.5) AS p50,
                        quantile_cont(epoch(data_notificacao - data_origem), 0.95) AS p95
                 FROM resultados_notificacao
                 WHERE situacao = 'NOTIFICADO' AND data_notificacao IS NOT NULL
                   AND data_origem IS NOT NULL AND {where}""",
             args,
-        ).iloc[0]
-        p50 = None if pd.isna(r["p50"]) else float(r["p50"])
-        p95 = None if pd.isna(r["p95"]) else float(r["p95"])
+        )
+        p50 = None if r["p50"] is None else float(r["p50"])
+        p95 = None if r["p95"] is None else float(r["p95"])
     quar = 0
     if wh.has("quarentena"):
         where, args = periodo.sql("dt")
-        quar = int(wh.df(f"SELECT count(*) AS n FROM quarentena WHERE {where}", args).iloc[0]["n"])
+        quar = int(wh.one(f"SELECT count(*) AS n FROM quarentena WHERE {where}", args)["n"])
     n = counts["notificacoes"]
     return Plantao(
         ultimo_dia=last,
@@ -101,11 +111,11 @@ def plantao(wh: Warehouse, periodo: Periodo = TUDO) -> Plantao:
     )
 
 
-def sla_por_dia(wh: Warehouse, periodo: Periodo = TUDO) -> pd.DataFrame:
+def sla_por_dia(wh: Warehouse, periodo: Periodo = TUDO) -> pl.DataFrame:
     """Per day: volumes by state, delivery rate, retries, data loss (from ``sla_entrega``) and
     exact CCEE latency p50/p95 over that day's notifications (from ``resultados_notificacao``)."""
     if not wh.has("sla_entrega"):
-        return pd.DataFrame(columns=["dia", *CONTAGENS, "taxa_entrega"])
+        return pl.DataFrame(schema=["dia", *CONTAGENS, "taxa_entrega"])
     where, args = periodo.sql("s.dia")
     sums = ", ".join(f"sum({c})::BIGINT AS {c}" for c in CONTAGENS)
     lat = "NULL::DOUBLE AS latencia_ccee_p50_s, NULL::DOUBLE AS latencia_ccee_p95_s"
@@ -121,7 +131,7 @@ def sla_por_dia(wh: Warehouse, periodo: Periodo = TUDO) -> pd.DataFrame:
             GROUP BY dia) l ON l.dia = s.dia"""
         lat = "any_value(l.p50) AS latencia_ccee_p50_s, any_value(l.p95) AS latencia_ccee_p95_s"
     return wh.df(
-        f"""SELECT strftime(s.dia, '%Y-%m-%d') AS dia, {sums},
+        f"""SELECT s.dia, {sums},
                    sum(notificado) / nullif(sum(notificacoes), 0) AS taxa_entrega, {lat}
             FROM sla_entrega s {join} WHERE {where}
             GROUP BY s.dia ORDER BY s.dia""",
@@ -129,16 +139,16 @@ def sla_por_dia(wh: Warehouse, periodo: Periodo = TUDO) -> pd.DataFrame:
     )
 
 
-def sla_por_evento(wh: Warehouse, periodo: Periodo = TUDO) -> pd.DataFrame:
+def sla_por_evento(wh: Warehouse, periodo: Periodo = TUDO) -> pl.DataFrame:
     """Per event code over the period: volumes, delivery rate, worst daily p95 (seconds)."""
     if not wh.has("sla_entrega"):
-        return pd.DataFrame()
+        return pl.DataFrame()
     where, args = periodo.sql("dia")
     return wh.df(
         f"""SELECT evento_notificacao, sum(notificacoes)::BIGINT AS notificacoes,
                    sum(notificado)::BIGINT AS notificado, sum(expirado)::BIGINT AS expirado,
                    sum(aguardando)::BIGINT AS aguardando,
-                   round(sum(notificado) / nullif(sum(notificacoes), 0), 4) AS taxa_entrega,
+                   sum(notificado) / nullif(sum(notificacoes), 0) AS taxa_entrega,
                    max(latencia_ccee_p95_s) AS pior_p95_ccee_s,
                    sum(retentativas_vistas)::BIGINT AS retentativas_vistas,
                    sum(notificado_ausente_no_lago)::BIGINT AS notificado_ausente_no_lago
@@ -147,15 +157,15 @@ def sla_por_evento(wh: Warehouse, periodo: Periodo = TUDO) -> pd.DataFrame:
     )
 
 
-def perda_de_dados(wh: Warehouse, periodo: Periodo = TUDO, limite: int = 50) -> pd.DataFrame:
+def perda_de_dados(wh: Warehouse, periodo: Periodo = TUDO, limite: int = 50) -> pl.DataFrame:
     """Notifications CCEE reports as NOTIFICADO that the lake never received (to chase)."""
     if not (wh.has("resultados_notificacao") and wh.has("notificacoes")):
-        return pd.DataFrame(columns=["transaction_id"])
+        return pl.DataFrame(schema=["transaction_id"])
     where, args = periodo.sql("r.dia")
     return wh.df(
         f"""SELECT r.transaction_id, r.evento_notificacao, r.perfil,
                    strftime(r.dia, '%Y-%m-%d') AS dia,
-                   {sp_local('r.data_notificacao')} AS notificado_em_sp
+                   {sp_local("r.data_notificacao")} AS notificado_em_sp
             FROM resultados_notificacao r
             ANTI JOIN notificacoes n ON n.transaction_id = r.transaction_id
             WHERE r.situacao = 'NOTIFICADO' AND {where}
@@ -164,39 +174,36 @@ def perda_de_dados(wh: Warehouse, periodo: Periodo = TUDO, limite: int = 50) -> 
     )
 
 
-def quarentena_por_motivo(wh: Warehouse, periodo: Periodo = TUDO) -> pd.DataFrame:
+def quarentena_por_motivo(wh: Warehouse, periodo: Periodo = TUDO) -> pl.DataFrame:
     """Quarantined requests per machine reason, with the HTTP status answered."""
     if not wh.has("quarentena"):
-        return pd.DataFrame(columns=["motivo", "status_http", "pedidos"])
+        return pl.DataFrame(schema=["motivo", "status_http", "pedidos"])
     where, args = periodo.sql("dt")
     return wh.df(
         f"""SELECT motivo, status_http, count(*) AS pedidos,
-                   {sp_local('max(recebido_em)')} AS ultimo_sp
+                   {sp_local("max(recebido_em)")} AS ultimo_sp
             FROM quarentena WHERE {where} GROUP BY ALL ORDER BY pedidos DESC, motivo""",
         args,
     )
 
 
-def rejeicoes_por_dia(wh: Warehouse, periodo: Periodo = TUDO) -> pd.DataFrame:
-    """Receiver rejections (quarantine) per São Paulo day and HTTP status."""
-    if not wh.has("quarentena"):
-        return pd.DataFrame(columns=["dia", "status_http", "pedidos"])
-    where, args = periodo.sql(sp_day("recebido_em"))
-    return wh.df(
-        f"""SELECT strftime({sp_day('recebido_em')}, '%Y-%m-%d') AS dia,
-                   CAST(status_http AS VARCHAR) AS status_http, count(*) AS pedidos
-            FROM quarentena WHERE {where} GROUP BY ALL ORDER BY dia, status_http""",
-        args,
+def rejeicoes_no_tempo(wh: Warehouse, periodo: Periodo) -> pl.DataFrame:
+    """Receiver rejections (quarantine) per time bucket of the period and HTTP status."""
+    if not wh.has("quarentena") or periodo.inicio is None:
+        return pl.DataFrame(schema=["inicio", "rotulo", "grupo", "eventos"])
+    where, args = periodo.sql("dt")
+    return contagem_por_balde(
+        wh, periodo, f"FROM quarentena WHERE {where}", args, "recebido_em", "status_http"
     )
 
 
-def entregas_com_avisos(wh: Warehouse, periodo: Periodo = TUDO) -> pd.DataFrame:
+def entregas_com_avisos(wh: Warehouse, periodo: Periodo = TUDO) -> pl.DataFrame:
     """Notifications accepted with deviations from the usual shape, per aviso code.
 
     A notification flagged with several codes counts once under each (see docs/contracts.md
     for the codes); a warehouse from before the `avisos` column has none."""
     if not wh.has_column("notificacoes", "avisos"):
-        return pd.DataFrame(columns=["aviso", "notificacoes", "eventos", "ultima_sp"])
+        return pl.DataFrame(schema=dict.fromkeys(["aviso", "notificacoes", "eventos", "ultima_sp"], pl.Utf8))
     where, args = periodo.sql("dt")
     return wh.df(
         f"""SELECT aviso, count(*) AS notificacoes,
@@ -218,7 +225,7 @@ DIAGNOSTICOS = {
 }
 
 
-def expiradas(wh: Warehouse, periodo: Periodo = TUDO, limite: int = 200) -> pd.DataFrame:
+def expiradas(wh: Warehouse, periodo: Periodo = TUDO, limite: int = 200) -> pl.DataFrame:
     """Per notification CCEE reports EXPIRADO: were its attempts refused (and why, from the
     quarantine rows carrying its transaction_id), stored, or did they never arrive (and at
     which destination CCEE was sending them)?"""
@@ -234,7 +241,7 @@ def expiradas(wh: Warehouse, periodo: Periodo = TUDO, limite: int = 200) -> pd.D
         "ultima_recusa_sp",
     ]
     if not wh.has("resultados_notificacao"):
-        return pd.DataFrame(columns=cols)
+        return pl.DataFrame(schema=dict.fromkeys(cols, pl.Utf8))
     where, args = periodo.sql("r.dia")
     recusas = (
         "(SELECT NULL::VARCHAR AS transaction_id, 0 AS n, NULL AS motivos, "

@@ -1,11 +1,19 @@
 """What every typed entity table (``eventos_<entidade>``) shares: the period and event-code
-filter, the codes present, and volume per day. Both entity reports build on these."""
+filter, the codes present, the data's extent, and volumes over time."""
 
 from __future__ import annotations
 
-import pandas as pd
+import datetime as dt
 
-from notebooks.report_kit.warehouse import Periodo, Warehouse, in_list, sp_day
+import polars as pl
+
+from notebooks.report_kit.warehouse import (
+    Periodo,
+    Warehouse,
+    contagem_por_balde,
+    in_list,
+    sp_day,
+)
 
 
 def momento(alias: str = "") -> str:
@@ -28,17 +36,22 @@ def codigos_evento(wh: Warehouse, tabela: str) -> list[str]:
     if not wh.has(tabela):
         return []
     df = wh.df(f"SELECT DISTINCT evento_notificacao FROM {tabela} ORDER BY 1")
-    return [str(v) for v in df["evento_notificacao"].dropna()]
+    return [str(v) for v in df["evento_notificacao"].drop_nulls()]
 
 
-def volume_por_dia(
+def limites(wh: Warehouse, tabela: str) -> tuple[dt.date | None, dt.date | None]:
+    """First and last São Paulo day with events in `tabela` (None, None when empty)."""
+    if not wh.has(tabela):
+        return None, None
+    r = wh.one(f"SELECT min({sp_day(momento())}) AS a, max({sp_day(momento())}) AS b FROM {tabela}")
+    return r["a"], r["b"]
+
+
+def volume_no_tempo(
     wh: Warehouse, tabela: str, periodo: Periodo, eventos: list[str] | None
-) -> pd.DataFrame:
-    """Events per São Paulo day of origin and event code."""
+) -> pl.DataFrame:
+    """Events per time bucket of the period (by origin time) and event code."""
     where, args = filtro(periodo, eventos)
-    return wh.df(
-        f"""SELECT strftime({sp_day(momento())}, '%Y-%m-%d') AS dia, evento_notificacao,
-                   count(*) AS eventos
-            FROM {tabela} WHERE {where} GROUP BY ALL ORDER BY dia, evento_notificacao""",
-        args,
+    return contagem_por_balde(
+        wh, periodo, f"FROM {tabela} WHERE {where}", args, momento(), "evento_notificacao"
     )

@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
+
+import polars as pl
 
 _TONS = {
     "ok": ("#e8f5e9", "#1b5e20"),
@@ -64,26 +68,88 @@ def sem_dados(o_que: str, caminho: object) -> str:
 
 
 def fmt_int(v: int | None) -> str:
-    return "—" if v is None else f"{v:,}".replace(",", ".")
+    """Brazilian thousands: 1.234."""
+    return "—" if v is None else f"{int(v):,}".replace(",", ".")
 
 
-def fmt_num(v: float | None, casas: int = 2) -> str:
-    """Brazilian number format: 12.345,68."""
+def fmt_num(v: float | None, casas: int = 1) -> str:
+    """Brazilian number format: 12.345,7."""
     if v is None:
         return "—"
-    return f"{v:,.{casas}f}".replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    return f"{float(v):,.{casas}f}".replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
-def fmt_pct(v: float | None) -> str:
-    return "—" if v is None else f"{v * 100:.1f}%".replace(".", ",")
+def fmt_pct(v: float | None, casas: int = 1) -> str:
+    """A fraction as a Brazilian percentage: 0.976 → 97,6 %."""
+    return "—" if v is None else f"{fmt_num(v * 100, casas)} %"
 
 
 def fmt_seg(v: float | None) -> str:
-    """Seconds in a readable unit (s / min / h)."""
+    """Seconds in a readable unit (s / min / h / dias), Brazilian decimals."""
     if v is None:
         return "—"
     if v < 120:
         return f"{v:.0f} s"
     if v < 7200:
-        return f"{v / 60:.1f} min".replace(".", ",")
-    return f"{v / 3600:.1f} h".replace(".", ",")
+        return f"{fmt_num(v / 60)} min"
+    if v < 172800:
+        return f"{fmt_num(v / 3600)} h"
+    return f"{fmt_num(v / 86400)} dias"
+
+
+def fmt_valor(v: object) -> str:
+    """One table cell: numbers, instants and dates the Brazilian way; None as a dash."""
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "sim" if v else "não"
+    if isinstance(v, int):
+        return fmt_int(v)
+    if isinstance(v, float | Decimal):
+        f = float(v)
+        return fmt_num(f, 0 if f.is_integer() else 3 if abs(f) < 10 else 1)
+    if isinstance(v, dt.datetime):
+        return v.strftime("%d/%m/%Y %H:%M")
+    if isinstance(v, dt.date):
+        return v.strftime("%d/%m/%Y")
+    return str(v)
+
+
+#: Columns that are codes, not quantities: shown verbatim (no thousands separator).
+IDENTIFICADORES = frozenset({"id_contrato", "perfil", "status_http", "transaction_id"})
+
+
+def _celula(coluna: str, v: object) -> str:
+    numero = isinstance(v, int | float | Decimal) and not isinstance(v, bool)
+    if coluna in IDENTIFICADORES and v is not None:
+        texto = str(v)
+    elif numero and coluna.startswith("taxa"):
+        texto = fmt_pct(float(v))  # type: ignore[arg-type]
+    elif numero and coluna.endswith("_s"):
+        texto = fmt_seg(float(v))  # type: ignore[arg-type]
+    else:
+        texto = fmt_valor(v)
+    alinhamento = "right" if numero and coluna not in IDENTIFICADORES else "left"
+    return f'<td style="text-align:{alinhamento}">{html.escape(texto)}</td>'
+
+
+def tabela(df: pl.DataFrame, rotulos: dict[str, str] | None = None, limite: int = 200) -> str:
+    """A plain HTML table with human column labels and Brazilian number formatting."""
+    from notebooks.report_kit.charts import ROTULOS
+
+    nomes = {**ROTULOS, **(rotulos or {})}
+    head = "".join(f"<th>{html.escape(nomes.get(c, c))}</th>" for c in df.columns)
+    linhas = []
+    for row in df.head(limite).iter_rows():
+        tds = "".join(_celula(c, v) for c, v in zip(df.columns, row, strict=True))
+        linhas.append(f"<tr>{tds}</tr>")
+    resto = (
+        f'<p class="nota">Mostrando {fmt_int(limite)} de {fmt_int(df.height)} linhas.</p>'
+        if df.height > limite
+        else ""
+    )
+    return (
+        '<table class="tabela" style="border-collapse:collapse;font-size:0.85rem">'
+        f"<thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(linhas)}</tbody></table>{resto}"
+    )

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
+import polars as pl
 
 from settings import CCEE_TZ_NAME, warehouse_path
 
@@ -81,15 +81,27 @@ class Warehouse:
     def has_rows(self, table: str) -> bool:
         if not self.has(table):
             return False
-        n = self.df(f'SELECT count(*) AS n FROM (SELECT 1 FROM "{table}" LIMIT 1)').iloc[0]["n"]
+        n = self.one(f'SELECT count(*) AS n FROM (SELECT 1 FROM "{table}" LIMIT 1)')["n"]
         return bool(n)
 
-    def df(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+    def df(self, sql: str, params: list[Any] | None = None) -> pl.DataFrame:
+        """Run a query and return its result as a polars frame."""
         con = _connect(self.path)
         try:
-            return con.execute(sql, params or []).df()
+            return con.sql(sql, params=params or []).pl()
         finally:
             con.close()
+
+    def one(self, sql: str, params: list[Any] | None = None) -> dict[str, Any]:
+        """The first row of a query as a dict (column → Python value)."""
+        con = _connect(self.path)
+        try:
+            cur = con.execute(sql, params or [])
+            row = cur.fetchone()
+            names = [d[0] for d in cur.description or []]
+        finally:
+            con.close()
+        return dict(zip(names, row, strict=True)) if row is not None else dict.fromkeys(names)
 
 
 def open_warehouse(path: str | os.PathLike[str] | None = None) -> Warehouse:
@@ -132,6 +144,64 @@ class Periodo:
 
 #: No period filter.
 TUDO = Periodo()
+
+
+@dataclass(frozen=True)
+class Balde:
+    """The time bucket of a chart: DuckDB's `date_trunc` unit, its step and its label."""
+
+    unidade: str  # 'hour' | 'day' | 'week'
+    passo: str  # SQL INTERVAL literal
+    nome: str  # shown in titles: 'hora', 'dia', 'semana'
+    formato: str  # strftime of a bucket's label
+
+
+HORA = Balde("hour", "1 hour", "hora", "%d/%m %Hh")
+DIA = Balde("day", "1 day", "dia", "%d/%m/%Y")
+SEMANA = Balde("week", "7 days", "semana", "sem. %d/%m/%Y")
+
+
+def balde(periodo: Periodo) -> Balde:
+    """Hours for up to 3 days, days for up to ~3 months, weeks beyond."""
+    if periodo.inicio is None or periodo.fim is None:
+        return DIA
+    dias = (periodo.fim - periodo.inicio).days + 1
+    return HORA if dias <= 3 else DIA if dias <= 92 else SEMANA
+
+
+def contagem_por_balde(
+    wh: Warehouse,
+    periodo: Periodo,
+    fonte: str,
+    params: list[Any],
+    ts_expr: str,
+    grupo_expr: str,
+) -> pl.DataFrame:
+    """Rows of `fonte` (a FROM … WHERE … fragment with `params`) counted per time bucket of
+    the period (São Paulo wall time) and group. Every bucket of the period is present, with
+    zero where nothing happened, so an idle hour is visible instead of vanishing.
+
+    Columns: inicio (bucket start), rotulo (its label), grupo, eventos."""
+    if periodo.inicio is None or periodo.fim is None:
+        raise ValueError("a bucketed count needs a closed period")
+    b = balde(periodo)
+    return wh.df(
+        f"""WITH e AS (SELECT date_trunc('{b.unidade}', {sp_local(ts_expr)}) AS inicio,
+                              CAST({grupo_expr} AS VARCHAR) AS grupo {fonte}),
+            c AS (SELECT inicio, grupo, count(*) AS eventos FROM e GROUP BY ALL),
+            g AS (SELECT DISTINCT grupo FROM e),
+            b AS (SELECT unnest(generate_series(date_trunc('{b.unidade}', ?::TIMESTAMP),
+                                                ?::TIMESTAMP, INTERVAL '{b.passo}')) AS inicio)
+            SELECT b.inicio, strftime(b.inicio, '{b.formato}') AS rotulo, g.grupo,
+                   coalesce(c.eventos, 0)::BIGINT AS eventos
+            FROM b CROSS JOIN g LEFT JOIN c USING (inicio, grupo)
+            ORDER BY b.inicio, g.grupo""",
+        [
+            *params,
+            dt.datetime.combine(periodo.inicio, dt.time()),
+            dt.datetime.combine(periodo.fim, dt.time(23, 59, 59)),
+        ],
+    )
 
 
 def sp_day(ts_expr: str) -> str:

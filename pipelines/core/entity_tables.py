@@ -13,9 +13,9 @@ from datetime import date
 
 import duckdb
 
+from ccee.domain.metadata import ENTIDADES, parser_para, tipo_de
 from pipelines.core.connections import transaction
 from pipelines.core.names import quote_ident, quote_literal, snake_ascii, unique_name
-from pipelines.core.registry import ENTIDADES, parser_para, tipo_de
 
 FIXED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("transaction_id", "VARCHAR NOT NULL"),

@@ -15,9 +15,9 @@ from datetime import date, datetime, timedelta
 
 import duckdb
 
+from ccee.domain.metadata import INSTANTE
 from pipelines.core.connections import transaction
 from pipelines.core.names import quote_literal
-from pipelines.core.registry import INSTANTE
 
 #: A notification stays open this long; an AGUARDANDO seen after it is counted as expired.
 JANELA_ENTREGA = timedelta(hours=24)

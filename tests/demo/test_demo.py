@@ -309,7 +309,8 @@ def test_typed_tables_and_reports_exist(demo_run: DemoRun) -> None:
     assert n_contrato + n_montante == n_notified
     reports = [Path(p) for p in demo_run.summary["reports"]]
     assert sorted(p.name for p in reports) == [
-        "contract_events.html", "delivery_health.html", "energy_amount_events.html"]
+        "contract_events.html", "delivery_health.html", "energy_amount_events.html",
+        "event_volumes.html"]
     for p in reports:
         assert p.stat().st_size > 10_000
     assert demo_run.summary["checks_falhos"] == []

@@ -101,9 +101,7 @@ class Browser:
                 self.events.append(msg)
 
     def evaluate(self, expression: str) -> Any:
-        res = self.send(
-            "Runtime.evaluate", {"expression": expression, "returnByValue": True}
-        )
+        res = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True})
         if "exceptionDetails" in res:
             raise RuntimeError(res["exceptionDetails"])
         return res["result"].get("value")
@@ -145,6 +143,21 @@ class Browser:
         res = self.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
         path.write_bytes(base64.b64decode(res["data"]))
         return path
+
+    def screenshot_of(self, selector_index: tuple[str, int]) -> bytes:
+        """PNG bytes of the `index`-th element matching `selector` (scrolled into view)."""
+        sel, i = selector_index
+        rect = self.evaluate(
+            f"""(() => {{ const e = document.querySelectorAll({json.dumps(sel)})[{i}];
+                e.scrollIntoView(); const r = e.getBoundingClientRect();
+                return {{x: r.x + window.scrollX, y: r.y + window.scrollY,
+                         width: r.width, height: r.height}}; }})()"""
+        )
+        res = self.send(
+            "Page.captureScreenshot",
+            {"format": "png", "captureBeyondViewport": True, "clip": {**rect, "scale": 0.5}},
+        )
+        return base64.b64decode(res["data"])
 
     def close(self) -> None:
         try:

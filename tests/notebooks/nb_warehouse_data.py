@@ -6,9 +6,12 @@ comments next to each block); changing a row means re-deriving them.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import duckdb
+
+from pipelines.core import contract_state
 
 DDL = """
 CREATE TABLE notificacoes (
@@ -71,7 +74,15 @@ MONTANTES = [
     ("m3", 2002, "VALIDADO", "2026-11-25 14:00:00+00", "2026-11-01", "S", "50", 30),
     ("m4", 2001, "VALIDADO", "2026-11-26 14:00:00+00", "2026-12-01", "SE/CO", "80", 90),
     ("m5", 2003, "AJUSTADO", "2026-11-26 15:00:00+00", "2026-12-01", "NE", "10", 300),
+    # An older declaration (13:30 < m3's 14:00) delivered a day late: it must not override m3.
+    ("m6", 2002, "AJUSTADO", "2026-11-25 13:30:00+00", "2026-11-01", "S", "999", 86400),
 ]
+# Amounts in force (hand-derived): 2001/2026-11/SE-CO 120.25 (m2 supersedes m1),
+# 2002/2026-11/S 50 (m3; m6 is older though it arrived last), 2001/2026-12/SE-CO 80,
+# 2003/2026-12/NE 10 → 260.25 MWh in force, over 6 declarations.
+# Contracts (hand-derived from CONTRATOS): 1001 REGISTRADO → VALIDADO → FINALIZADO →
+# CANCELADO breaks the lifecycle at VALIDADO → FINALIZADO (CONCLUIDO missing); 1003 is first
+# seen at VALIDADO (not an anomaly); none has reached a terminal state.
 
 # (transaction_id, evento_notificacao, situacao, origin UTC, CCEE latency s or None, dia)
 # Day 25 NOTIFICADO latencies: 10, 20, 30 (t1..t3) + 20 (m1) + 10 (m3); day 26: 100 (t4, which
@@ -185,6 +196,11 @@ def build_warehouse(path: Path) -> Path:
             "UPDATE quarentena SET transaction_id = 't5', evento_notificacao = "
             "'CONTRATO.REGISTRADO' WHERE recebido_em = TIMESTAMPTZ '2026-11-26 15:00:00+00'"
         )
+        # The state tables, built by the pipeline's own loaders (tested against the
+        # generator's truth in tests/pipelines/test_contract_state.py).
+        dias = (date(2026, 11, 1), date(2026, 12, 31))
+        contract_state.load_contratos(con, *dias)
+        contract_state.load_montantes(con, *dias)
     finally:
         con.close()
     return path
@@ -195,6 +211,7 @@ def build_empty_warehouse(path: Path) -> Path:
     con = duckdb.connect(str(path))
     try:
         con.execute(DDL)
+        contract_state.ensure_tables(con)
     finally:
         con.close()
     return path

@@ -46,10 +46,25 @@ def dashboard(warehouse: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     log = tmp_path / "marimo.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "marimo", "run", str(ROOT / "notebooks" / "delivery_health.py"),
-             "--headless", "--host", "127.0.0.1", "--port", str(port), "--no-token",
-             "--", "--warehouse", str(warehouse)],
-            stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path,
+            [
+                sys.executable,
+                "-m",
+                "marimo",
+                "run",
+                str(ROOT / "notebooks" / "delivery_health.py"),
+                "--headless",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-token",
+                "--",
+                "--warehouse",
+                str(warehouse),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
         )
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -88,7 +103,7 @@ def test_dashboard_renders_charts_and_on_call_figures(
         )
         shot = b.screenshot(tmp_path / "delivery_health_dashboard.png")
     assert state["kpis"][:2] == ["Perda de dados", "Taxa de entrega"]
-    assert state["alarm"] and "78,9%" in state["text"]
+    assert state["alarm"] and "78,9 %" in state["text"]
     assert re.search(r"\bt4\b", state["text"])  # the lost notification, listed
     assert state["errors"] == 0 and state["toasts"] == []
     assert state["charts"] == state["drawn"] == 5

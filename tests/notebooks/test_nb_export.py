@@ -10,13 +10,21 @@ import dagster as dg
 import pytest
 from click.testing import CliRunner
 from nb_cdp import Browser
+from nb_png import colored_pixels
 
 from pipelines.defs.reports.assets import report_assets
 from pipelines.defs.reports.export import external_references
 from pipelines.report_cmd import report
 from pipelines.resources import WarehouseResource
 
-EXPECTED_CHARTS = {"contract_events": 3, "energy_amount_events": 4, "delivery_health": 5}
+EXPECTED_CHARTS = {
+    "contract_events": 4,
+    "energy_amount_events": 3,
+    "event_volumes": 2,
+    "delivery_health": 5,
+}
+#: colored pixels (marks) a drawn chart has at least at half scale; an empty frame has none
+MIN_MARK_PIXELS = 80
 
 ALL_RENDERED = """(() => {
   const els = [...document.querySelectorAll("div.grafico")];
@@ -43,12 +51,15 @@ def test_report_command_writes_every_page_with_its_figures(exported: Path) -> No
         assert page.count('class="grafico"') == EXPECTED_CHARTS[name], name
         assert "vegaEmbed" in page  # the library is inside the page, not fetched
     dh = pages["delivery_health"]
-    assert "ALARME: perda de dados" in dh and "78,9%" in dh and ">t4<" in dh
+    assert "ALARME: perda de dados" in dh and "78,9 %" in dh and ">t4<" in dh
     assert "json_invalido" in dh
     ce = pages["contract_events"]
-    assert "evento após encerramento" in ce and "não começa por REGISTRADO" in ce
-    assert "2026-11-25 22:30:00" in ce  # São Paulo time, not UTC
-    assert "360,75 MWh" in pages["energy_amount_events"]  # Brazilian number format
+    assert "transição não prevista: VALIDADO → FINALIZADO" in ce
+    assert "25/11/2026 22:30" in ce  # São Paulo time, not UTC
+    assert "260,2 MWh" in pages["energy_amount_events"]  # in force, Brazilian format
+    for page in pages.values():
+        assert "✅" not in page  # no glyph the default fonts may not draw
+        assert not re.search(r"<th>[a-z]+_[a-z_]+</th>", page)  # human column labels
     assert not list(exported.glob(".*.tmp"))  # atomic writes leave nothing behind
 
 
@@ -60,6 +71,10 @@ def test_exported_pages_render_offline_in_chromium(exported: Path, tmp_path: Pat
             b.goto((exported / f"{name}.html").as_uri())
             assert b.wait_for(ALL_RENDERED, timeout=60) == n, name
             b.screenshot(tmp_path / f"{name}.png")
+            for i in range(n):  # each chart, cut from the screen, shows drawn marks
+                png = b.screenshot_of(("div.grafico", i))
+                marks = colored_pixels(png)
+                assert marks >= MIN_MARK_PIXELS, f"{name}: chart {i} looks empty ({marks})"
             urls = [u for u in b.requested_urls() if not u.startswith(("file:", "data:"))]
             assert urls == [], f"{name} fetched {urls}"
             assert (tmp_path / f"{name}.png").stat().st_size > 10_000
@@ -80,6 +95,7 @@ def test_empty_warehouse_exports_no_data_pages(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     page = (tmp_path / "none" / "reports" / "delivery_health.html").read_text(encoding="utf-8")
     assert "Sem dados ainda" in page and 'class="grafico"' not in page
+    assert 'data-tom="ok"' not in page and "Nenhuma no período" not in page  # no all-clear
     assert not re.search(r"<script>[^<]{100000,}", page)  # no chart, no 900 kB vega bundle
 
 

@@ -141,6 +141,9 @@ def test_dg_launch_partition_and_range(tmp_path: Path, data_dir: Path) -> None:
         ("a", date(2026, 11, 20)), ("b", date(2026, 11, 21))]
     assert query(data_dir, "SELECT dia, notificacoes, no_lago_sem_resultado FROM sla_entrega "
                            "ORDER BY 1") == [(date(2026, 11, 20), 1, 1), (date(2026, 11, 21), 1, 1)]
+    assert query(data_dir, "SELECT perfil, id_contrato, estado_atual, eventos FROM contratos "
+                           "ORDER BY 2") == [("AGENTE1", 1, "REGISTRADO", 1),
+                                             ("AGENTE1", 2, "REGISTRADO", 1)]
     assert (home / "history").exists() or any(home.iterdir())
 
 
@@ -182,8 +185,9 @@ def test_dg_dev_starts_and_shows_every_asset(tmp_path: Path, data_dir: Path) -> 
             time.sleep(0.5)  # polling a server that is still starting, with a deadline
         assert keys == {
             "notificacoes", "metadados", "eventos_entidades", "quarentena",
-            "resultados_notificacao", "sla_entrega", "report_contract_events",
-            "report_energy_amount_events", "report_delivery_health",
+            "resultados_notificacao", "sla_entrega", "contratos", "montantes_vigentes",
+            "report_contract_events", "report_energy_amount_events", "report_event_volumes",
+            "report_delivery_health",
         }
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -1,1 +1,1 @@
-"""Typed entity tables (`eventos_<entidade>`) from the declarative metadata registry."""
+"""Typed entity tables (`eventos_<entidade>`) typed by the domain model (`ccee.domain.metadata`)."""

@@ -14,11 +14,18 @@ from pipelines.resources import WarehouseResource
 lake_job = dg.define_asset_job(
     "lake_job",
     selection=dg.AssetSelection.assets(
-        "notificacoes", "metadados", "eventos_entidades", "quarentena", "sla_entrega"
+        "notificacoes",
+        "metadados",
+        "eventos_entidades",
+        "contratos",
+        "montantes_vigentes",
+        "quarentena",
+        "sla_entrega",
     ),
     partitions_def=daily,
     tags={"ccee-webhook/warehouse": "writer"},
-    description="Load one lake day into the warehouse (tables, typed entities, SLA).",
+    description="Load one lake day into the warehouse (tables, typed entities, contract "
+    "state, amounts in force, SLA).",
 )
 
 

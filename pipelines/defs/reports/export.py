@@ -2,14 +2,16 @@
 
 ``marimo export html`` writes a page that loads marimo's whole frontend from a CDN, so it does
 not open offline. Here the notebook runs in-process (``app.run``), and each cell output is
-rendered statically: Markdown/HTML as is, pandas frames as tables, Altair charts through
+rendered statically: Markdown/HTML as is, polars frames as tables, Altair charts through
 vega-embed, whose JavaScript bundle (from ``vl-convert``) is inlined once per page. Interactive
 widgets (filters, refresh) are left out; the page shows them at their defaults.
 """
 
+import contextlib
 import datetime as dt
 import html
 import importlib.util
+import io
 import json
 import os
 import re
@@ -44,14 +46,20 @@ RELATORIOS: tuple[Relatorio, ...] = (
     Relatorio(
         "contract_events",
         "contract_events.py",
-        "Eventos de contrato",
-        ("notificacoes", "eventos_entidades"),
+        "Contratos",
+        ("notificacoes", "eventos_entidades", "contratos"),
     ),
     Relatorio(
         "energy_amount_events",
         "energy_amount_events.py",
-        "Eventos de montante de energia",
-        ("notificacoes", "eventos_entidades", "resultados_notificacao"),
+        "Montantes de energia",
+        ("notificacoes", "eventos_entidades", "montantes_vigentes", "resultados_notificacao"),
+    ),
+    Relatorio(
+        "event_volumes",
+        "event_volumes.py",
+        "Volume de eventos",
+        ("notificacoes", "metadados"),
     ),
     Relatorio(
         "delivery_health",
@@ -84,7 +92,9 @@ def run_notebook(path: Path, warehouse: Path) -> Sequence[Any]:
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
-        outputs, _defs = module.app.run(defs={"warehouse_path": warehouse})
+        # A notebook run as a script prints its headline; here the page is the output.
+        with contextlib.redirect_stdout(io.StringIO()):
+            outputs, _defs = module.app.run(defs={"warehouse_path": warehouse})
     except Exception as exc:
         raise ExportError(f"{path.name} failed: {type(exc).__name__}: {exc}") from exc
     finally:
@@ -114,24 +124,20 @@ def render_output(obj: Any, charts: list[dict[str, Any]]) -> str | None:
     if obj is None:
         return None
     import altair as alt
-    import pandas as pd
+    import polars as pl
+
+    from notebooks.report_kit import ui
 
     if isinstance(obj, alt.TopLevelMixin):
         charts.append(obj.to_dict())
         return f'<div class="grafico" data-grafico="{len(charts) - 1}"></div>'
-    if isinstance(obj, pd.DataFrame):
-        return str(
-            obj.to_html(index=False, classes="tabela", border=0, na_rep="—", float_format=_num)
-        )
+    if isinstance(obj, pl.DataFrame):
+        return ui.tabela(obj)
     text = getattr(obj, "text", None)
     if isinstance(text, str):
         # Widgets and other marimo custom elements need marimo's frontend: leave them out.
         return None if "<marimo-" in text else text
     return f"<pre>{html.escape(repr(obj))}</pre>"
-
-
-def _num(v: float) -> str:
-    return f"{v:,.3f}".rstrip("0").rstrip(".")
 
 
 CSS = """
@@ -145,6 +151,7 @@ table.tabela th,table.tabela td{border-bottom:1px solid #e5e7eb;padding:4px 8px;
 table.tabela th{background:#f9fafb}
 .paragraph{display:block;margin:0.5em 0}
 code{background:#f3f4f6;padding:1px 4px;border-radius:3px}
+.nota{color:#6b7280;font-size:0.8rem}
 footer{margin-top:32px;color:#6b7280;font-size:0.8rem}
 """
 
@@ -153,8 +160,12 @@ SCRIPT = """
   var specs = JSON.parse(document.getElementById("ccee-specs").textContent);
   document.querySelectorAll("div.grafico").forEach(function(el){
     var spec = specs[Number(el.dataset.grafico)];
-    vegaEmbed(el, spec, {actions: {export: true, source: false, compiled: false,
-      editor: false}, renderer: "svg"}).then(function(){ el.dataset.renderizado = "1"; })
+    var opts = {actions: {export: true, source: false, compiled: false, editor: false},
+      renderer: "svg"};
+    if (spec.usermeta && spec.usermeta.embedOptions) {
+      Object.assign(opts, spec.usermeta.embedOptions);
+    }
+    vegaEmbed(el, spec, opts).then(function(){ el.dataset.renderizado = "1"; })
       .catch(function(err){ el.dataset.erro = String(err);
         el.textContent = "Erro ao desenhar o gráfico: " + err; });
   });
@@ -175,7 +186,7 @@ def render_page(titulo: str, outputs: Iterable[Any], fonte: str) -> str:
         '<!DOCTYPE html>\n<html lang="pt-BR"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(titulo)} — ccee-webhook</title><style>{CSS}</style>{vega}"
-        f'</head><body>\n{body}\n<footer>Gerado em {agora} ({CCEE_TZ_NAME}) a partir de '
+        f"</head><body>\n{body}\n<footer>Gerado em {agora} ({CCEE_TZ_NAME}) a partir de "
         f"<code>{html.escape(fonte)}</code> por ccee-webhook.</footer>"
         f'<script type="application/json" id="ccee-specs">{_script_json(charts)}</script>'
         f"<script>{SCRIPT}</script></body></html>\n"

@@ -1,4 +1,4 @@
-"""The declarative metadata registry: metadata name → DuckDB type + parser.
+"""Metadata names CCEE sends and their types: name → DuckDB type + parser.
 
 A parser is a SQL expression over the raw text `{v}` (never NULL when evaluated) that yields
 the typed value or NULL when the text does not parse. Parsers are strict on purpose: a value
@@ -9,6 +9,8 @@ Names not listed here become VARCHAR columns. Add a name here to type it from th
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from ccee.domain.events import CONTRATO, MONTANTE_ENERGIA
 
 
 @dataclass(frozen=True)
@@ -52,27 +54,35 @@ DECIMAL_18_6 = Tipo(
 )
 LOGICO = Tipo("BOOLEAN", "CASE lower({v}) WHEN 'true' THEN true WHEN 'false' THEN false END")
 
-#: Known metadata names (as CCEE sends them) and their types.
+# Metadata names exactly as CCEE sends them.
+ID_CONTRATO = "ID_CONTRATO"
+DATA_ORIGEM_EVENTO = "DATA_ORIGEM_EVENTO"
+MES_REFERENCIA = "MES_REFERENCIA"
+AMBIENTE_CONTRATACAO = "AMBIENTE_CONTRATACAO"
+SUBMERCADO = "SUBMERCADO"
+MONTANTE_MWH = "MONTANTE_MWH"
+
+#: Known metadata names and their types.
 REGISTRO: dict[str, Tipo] = {
-    "ID_CONTRATO": INTEIRO,
-    "DATA_ORIGEM_EVENTO": INSTANTE,
-    "MES_REFERENCIA": MES,
-    "AMBIENTE_CONTRATACAO": TEXTO,  # open set (ACL, ACR, …): new values must not break a load
-    "SUBMERCADO": TEXTO,
-    "MONTANTE_MWH": DECIMAL_18_6,
+    ID_CONTRATO: INTEIRO,
+    DATA_ORIGEM_EVENTO: INSTANTE,  # CCEE's event time: decides what is in force (invariant 5)
+    MES_REFERENCIA: MES,
+    AMBIENTE_CONTRATACAO: TEXTO,  # open set (ACL, ACR, …): new values must not break a load
+    SUBMERCADO: TEXTO,
+    MONTANTE_MWH: DECIMAL_18_6,
 }
 
 #: Entities whose tables always exist, with these columns first (CCEE's documented metadata),
 #: so readers can rely on them before the first notification of the kind arrives.
 ENTIDADES: dict[str, tuple[str, ...]] = {
-    "CONTRATO": ("ID_CONTRATO", "DATA_ORIGEM_EVENTO", "MES_REFERENCIA", "AMBIENTE_CONTRATACAO"),
-    "MONTANTE_ENERGIA": (
-        "ID_CONTRATO",
-        "DATA_ORIGEM_EVENTO",
-        "MES_REFERENCIA",
-        "SUBMERCADO",
-        "MONTANTE_MWH",
-        "AMBIENTE_CONTRATACAO",
+    CONTRATO: (ID_CONTRATO, DATA_ORIGEM_EVENTO, MES_REFERENCIA, AMBIENTE_CONTRATACAO),
+    MONTANTE_ENERGIA: (
+        ID_CONTRATO,
+        DATA_ORIGEM_EVENTO,
+        MES_REFERENCIA,
+        SUBMERCADO,
+        MONTANTE_MWH,
+        AMBIENTE_CONTRATACAO,
     ),
 }
 

@@ -1,0 +1,1 @@
+"""Contract state and amounts in force (`contratos`, `montantes_vigentes`)."""

@@ -71,11 +71,11 @@ class Warehouse:
         """Whether a table has a column (warehouses from older versions may lack one)."""
         if not self.has(table):
             return False
-        n = self.df(
+        n = self.one(
             "SELECT count(*) AS n FROM information_schema.columns "
             "WHERE table_name = ? AND column_name = ?",
             [table, column],
-        ).iloc[0]["n"]
+        )["n"]
         return bool(n)
 
     def has_rows(self, table: str) -> bool:

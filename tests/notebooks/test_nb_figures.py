@@ -168,25 +168,25 @@ def test_sla_over_time_and_data_loss_list(wh: kit.Warehouse) -> None:
 
 
 def test_expired_notifications_say_why(wh: kit.Warehouse) -> None:
-    df = entrega.expiradas(wh).set_index("transaction_id")
-    assert df["diagnostico"].to_dict() == {
+    rows = {r["transaction_id"]: r for r in entrega.expiradas(wh).iter_rows(named=True)}
+    assert {t: r["diagnostico"] for t, r in rows.items()} == {
         "t5": "recusada", "t6": "nunca_chegou", "c8": "no_lago"}
-    assert df.loc["t5", "motivos"] == "json_invalido"
-    assert df.loc["t5", "tentativas_recusadas"] == 1
-    assert str(df.loc["t5", "ultima_recusa_sp"]).startswith("2026-11-26 12:00")  # 15:00Z
-    assert df.loc["t6", "endereco_destino"] == "https://example.invalid/hook/***"
-    assert df.loc["t6", "tentativas_recusadas"] == 0
+    assert rows["t5"]["motivos"] == "json_invalido"
+    assert rows["t5"]["tentativas_recusadas"] == 1
+    assert str(rows["t5"]["ultima_recusa_sp"]).startswith("2026-11-26 12:00")  # 15:00Z
+    assert rows["t6"]["endereco_destino"] == "https://example.invalid/hook/***"
+    assert rows["t6"]["tentativas_recusadas"] == 0
     only26 = entrega.expiradas(wh, kit.Periodo(dt.date(2026, 11, 26), dt.date(2026, 11, 26)))
-    assert sorted(only26.transaction_id) == ["t5", "t6"]
+    assert sorted(only26["transaction_id"]) == ["t5", "t6"]
 
 
 def test_deliveries_with_avisos_by_code(wh: kit.Warehouse) -> None:
     df = entrega.entregas_com_avisos(wh)
-    assert {r.aviso: r.notificacoes for r in df.itertuples()} == {
+    assert dict(zip(df["aviso"], df["notificacoes"], strict=True)) == {
         "codigo_fora_do_padrao": 2, "transaction_id_nao_uuid": 1}
-    assert df.iloc[0]["aviso"] == "codigo_fora_do_padrao"  # the most frequent first
+    assert df["aviso"][0] == "codigo_fora_do_padrao"  # the most frequent first
     assert entrega.entregas_com_avisos(
-        wh, kit.Periodo(dt.date(2026, 11, 26), dt.date(2026, 11, 27))).empty
+        wh, kit.Periodo(dt.date(2026, 11, 26), dt.date(2026, 11, 27))).is_empty()
 
 
 def test_missing_and_empty_warehouse_are_no_data_not_errors(

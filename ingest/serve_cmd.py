@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from typing import Any
 
 import click
 import msgspec
@@ -21,7 +22,7 @@ import msgspec
 from ingest.settings import SettingsError, parse_size, settings_from_env
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def bind_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -31,7 +32,24 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _url(sock: socket.socket, tls: bool) -> str:
+def uvicorn_options(tls_cert: str | None = None, tls_key: str | None = None) -> dict[str, Any]:
+    """The uvicorn configuration `serve` runs with (shared with the benchmark's baseline app,
+    so both are measured on the very same server)."""
+    return {
+        "log_config": None,
+        "access_log": False,  # our own per-request log line redacts the token
+        "server_header": False,
+        "lifespan": "on",
+        "loop": "uvloop",
+        "http": "httptools",
+        "timeout_graceful_shutdown": 30,
+        "ssl_certfile": tls_cert,
+        "ssl_keyfile": tls_key,
+        "backlog": 2048,
+    }
+
+
+def listen_url(sock: socket.socket, tls: bool) -> str:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     return f"{'https' if tls else 'http'}://{shown}:{port}"
@@ -160,25 +178,14 @@ def serve(
         )
 
     try:
-        sock = _bind(host, port)
+        sock = bind_socket(host, port)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
-    click.echo(_url(sock, bool(settings.tls_cert)))
+    click.echo(listen_url(sock, bool(settings.tls_cert)))
     sys.stdout.flush()
 
-    common = {
-        "log_config": None,
-        "access_log": False,  # our own per-request log line redacts the token
-        "server_header": False,
-        "lifespan": "on",
-        "loop": "uvloop",
-        "http": "httptools",
-        "timeout_graceful_shutdown": 30,
-        "ssl_certfile": settings.tls_cert,
-        "ssl_keyfile": settings.tls_key,
-        "backlog": 2048,
-    }
+    common = uvicorn_options(settings.tls_cert, settings.tls_key)
     if workers == 1:
         from ingest.app import create_app
 

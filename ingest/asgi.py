@@ -14,6 +14,7 @@ from litestar import Litestar
 from ingest.app import create_app
 from ingest.logs import configure_logging
 from ingest.settings import Settings, settings_from_env
+from ingest.tuning import tune_process_for_serving
 
 SETTINGS_ENV = "CCEE_WEBHOOK_SERVE_SETTINGS"
 
@@ -23,4 +24,6 @@ def app_from_env() -> Litestar:
     raw = os.environ.get(SETTINGS_ENV)
     settings = msgspec.json.decode(raw, type=Settings) if raw else settings_from_env()
     configure_logging(os.environ.get("CCEE_WEBHOOK_LOG_LEVEL", "info"))
-    return create_app(settings)
+    app = create_app(settings)
+    tune_process_for_serving()
+    return app

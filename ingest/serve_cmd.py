@@ -188,8 +188,10 @@ def serve(
     common = uvicorn_options(settings.tls_cert, settings.tls_key)
     if workers == 1:
         from ingest.app import create_app
+        from ingest.tuning import tune_process_for_serving
 
-        config = uvicorn.Config(create_app(settings), **common)  # type: ignore[arg-type]
+        config = uvicorn.Config(create_app(settings), **common)
+        tune_process_for_serving()
         uvicorn.Server(config).run(sockets=[sock])
         return
 
@@ -204,6 +206,6 @@ def serve(
         "ingest.asgi:app_from_env",
         factory=True,
         workers=workers,
-        **common,  # type: ignore[arg-type]
+        **common,
     )
     Multiprocess(config, sockets=[sock]).run()

@@ -13,8 +13,10 @@ valid callback with a unique transactionId), all on uvicorn with the options `se
 
 Modes are interleaved round by round (p, a, b, c, p, a, ...) so that load from anything else
 on the machine hits all of them alike; the medians over rounds are compared, and the per-round
-ratios show the spread. After each durable run (the server stopped, so its write-ahead log is
-published) the lake is read back with DuckDB to check that every acknowledged delivery is there.
+ratios show the spread. The server's own CPU time per request (user + system, from /proc) is
+printed too: unlike req/s it hardly depends on what else the machine runs. After each durable
+run (the server stopped, so its write-ahead log is published) the lake is read back with
+DuckDB to check that every acknowledged delivery is there.
 
     uv run python benchmarks/receiver.py [--duration 6] [--rounds 3] [--modes pabc]
 """
@@ -169,6 +171,22 @@ class Server:
         self.log.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its direct children (the workers), so that
+    each server's cost per request can be compared even when the machine's load varies."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    pids = [pid, *(int(x) for x in children.read_text().split())] if children.exists() else [pid]
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
 def wrk(url: str, duration: float, connections: int, script: Path) -> dict[str, float]:
     out = subprocess.run(
         [
@@ -266,7 +284,9 @@ def main() -> None:
             try:
                 url = f"{server.url}/ccee/{TOKEN}"
                 wrk(url, args.warmup, args.connections, script)
+                cpu_before = cpu_seconds(server.proc.pid)
                 r = wrk(url, args.duration, args.connections, script)
+                r["cpu_us"] = (cpu_seconds(server.proc.pid) - cpu_before) / r["requests"] * 1e6
                 flushes = flush_stats(server.url) if key in "bc" else ""
             finally:
                 server.stop()
@@ -280,7 +300,8 @@ def main() -> None:
             results[key].append(r)
             print(
                 f"round {rnd} ({key}) {mode:18s} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms"
-                f"  p99 {r['p99_ms']:6.2f} ms  errors {r['errors']:.0f}  {check}{flushes}",
+                f"  p99 {r['p99_ms']:6.2f} ms  cpu {r['cpu_us']:5.0f} us/req"
+                f"  errors {r['errors']:.0f}  {check}{flushes}",
                 flush=True,
             )
 
@@ -295,7 +316,7 @@ def main() -> None:
             f"  ({key}) {MODES[key]:18s} {med(key, 'rps'):8.0f} req/s"
             f" ({min(rps):.0f}-{max(rps):.0f})"
             f"  p50 {med(key, 'p50_ms'):6.2f} ms  p99 {med(key, 'p99_ms'):6.2f} ms"
-            f" ({min(p99):.2f}-{max(p99):.2f})"
+            f" ({min(p99):.2f}-{max(p99):.2f})  server cpu {med(key, 'cpu_us'):5.0f} us/req"
         )
 
     def ratios(num: str, den: str, what: str, target: str = "") -> None:

@@ -41,7 +41,7 @@ from ingest.lake_writer import (
     PersistenceError,
 )
 from ingest.logs import ACCESS_LOGGER, access_log
-from ingest.metrics import Metrics
+from ingest.metrics import CONTENT_TYPE, GAUGE_REFRESH, Metrics
 from ingest.openapi import OPENAPI_JSON
 from ingest.problems import PROBLEM_MEDIA_TYPE, problem, problem_body
 from ingest.records import Entrega, Rejeicao, entregas_table, rejeicoes_table
@@ -163,13 +163,28 @@ class Receiver:
                 "tokens": len(self.settings.tokens),
             },
         )
+        refresher = (
+            asyncio.get_running_loop().create_task(self._refresh_gauges())
+            if self.metrics.shared
+            else None
+        )
         try:
             yield
         finally:
+            if refresher is not None:
+                refresher.cancel()
             # Graceful shutdown: everything queued is flushed (and acknowledged) before exit.
             await self.notificacoes.close()
             await self.quarentena.close()
+            self.metrics.process_exiting()
             errors_log.info("receiver stopped; lake flushed", extra={"instancia": self.instancia})
+
+    async def _refresh_gauges(self) -> None:
+        """With several workers, another worker may answer the scrape: keep this one's
+        gauges in the shared folder at most `GAUGE_REFRESH` seconds old."""
+        while True:
+            self.metrics.refresh_gauges()
+            await asyncio.sleep(GAUGE_REFRESH)
 
     def undecided(self) -> int:
         """Requests in progress that are not yet waiting on a writer (may still enqueue)."""
@@ -403,8 +418,8 @@ def create_app(settings: Settings, ops: FileOps | None = None) -> Litestar:
         return Response(content=OPENAPI_JSON, media_type="application/json")
 
     @get("/metrics")
-    async def metrics() -> Response[str]:
-        return Response(content=receiver.metrics.render(), media_type="text/plain; version=0.0.4")
+    async def metrics() -> Response[bytes]:
+        return Response(content=receiver.metrics.render(), media_type=CONTENT_TYPE)
 
     def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
         motivo = {404: "rota_desconhecida", 405: "metodo_nao_permitido"}.get(

@@ -14,12 +14,16 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import tempfile
 from typing import Any
 
 import click
 import msgspec
 
 from ingest.settings import SettingsError, parse_size, settings_from_env
+
+#: prometheus_client's own variable (read when it is first imported, so not imported here).
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -152,6 +156,10 @@ def serve(
     """
     import uvicorn
 
+    # prometheus_client picks its storage when first imported (through ingest.app, below):
+    # one process keeps its metrics in memory; workers share a folder created further down.
+    os.environ.pop(MULTIPROC_ENV, None)
+
     from ingest.asgi import SETTINGS_ENV
     from ingest.logs import configure_logging
 
@@ -208,4 +216,8 @@ def serve(
         workers=workers,
         **common,
     )
-    Multiprocess(config, sockets=[sock]).run()
+    # One /metrics for all workers: each keeps its values in memory-mapped files in this
+    # folder (fresh, so no stale process is counted), and any worker's scrape sums them.
+    with tempfile.TemporaryDirectory(prefix="ccee-webhook-metrics-") as shared:
+        os.environ[MULTIPROC_ENV] = shared
+        Multiprocess(config, sockets=[sock]).run()

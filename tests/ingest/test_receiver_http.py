@@ -284,9 +284,7 @@ def test_tokens_never_reach_logs_or_lake(receiver: Receiver) -> None:
     receiver.post("/ccee/guess-token", body_for())
     receiver.post(f"/ccee/{TOKEN}/{TOKEN2}/{TOKEN}", body_for())
     # Access lines are written in batches off the event loop: wait for all four.
-    wait_until(
-        lambda: receiver.log().count('"ingest.access"') >= 4 + before, what="access lines"
-    )
+    wait_until(lambda: receiver.log().count('"ingest.access"') >= 4 + before, what="access lines")
     log = receiver.log()
     assert TOKEN not in log and TOKEN2 not in log
     assert "guess-token" not in log

@@ -183,7 +183,7 @@ class Receiver:
         """With several workers, another worker may answer the scrape: keep this one's
         gauges in the shared folder at most `GAUGE_REFRESH` seconds old."""
         while True:
-            self.metrics.refresh_gauges()
+            self.metrics.sync()
             await asyncio.sleep(GAUGE_REFRESH)
 
     def undecided(self) -> int:

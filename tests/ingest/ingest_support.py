@@ -143,7 +143,7 @@ def start_receiver(
         except httpx.HTTPError:
             return False
 
-    wait_until(ready, what="receiver /readyz")
+    wait_until(ready, timeout=60, what="receiver /readyz")  # workers import in parallel
     return rcv
 
 

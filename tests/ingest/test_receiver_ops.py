@@ -311,9 +311,13 @@ def test_several_workers_serve_one_metrics_page(
         return sent >= 4 and pids == [(2,)]
 
     wait_until(both_workers_took_some, timeout=60, what="both workers to accept deliveries")
-    # Whichever worker answers the scrape, the page counts every worker's deliveries.
-    for _ in range(6):
-        with httpx.Client(base_url=rcv.url, timeout=10) as client:
-            assert accepted_total(client.get("/metrics").text) == sent
+    def scrape() -> float:
+        with httpx.Client(base_url=rcv.url, timeout=10) as client:  # either worker answers
+            return accepted_total(client.get("/metrics").text)
+
+    # Whichever worker answers, the page counts every worker's deliveries (the other
+    # worker's figures are at most GAUGE_REFRESH seconds old).
+    wait_until(lambda: scrape() == sent, what="/metrics to count every worker's deliveries")
+    assert [scrape() for _ in range(6)] == [sent] * 6
     assert rcv.stop() in (0, -signal.SIGTERM)
     assert list(tmp.iterdir()) == []  # the shared metrics folder is removed on exit

@@ -1,9 +1,14 @@
 """The webhook receiver: CCEE's callback contract as a Litestar app.
 
 `POST /ccee/{token}[/{anything}]` → 201 only once the delivery is fsync'd to the lake.
-Order of checks: client IP allow-list (403) → token (404, nothing stored) → body size (413) →
-content type (415) → UTF-8 (400) → JSON (400) → schema (422). Every rejection after the token
-check is quarantined with the bounded raw body. Only a persistence failure yields a 5xx (503).
+Order of checks: method (405) → client IP allow-list (403) → token (404, nothing stored) →
+body size (413) → content type (415) → UTF-8 (400) → JSON (400) → schema (422). Every
+rejection after the token check is quarantined with the bounded raw body. Only a persistence
+failure yields a 5xx (503).
+
+The callback route is a raw ASGI handler mounted in the Litestar app (the hot path: see
+`Receiver.callback`); health, readiness, metrics and the OpenAPI document are plain Litestar
+handlers, and Litestar's exception handlers still answer anything unexpected with a 500.
 """
 
 from __future__ import annotations

@@ -80,8 +80,8 @@ def scope_path(scope: Scope) -> str:
     """The request path as sent (percent-decoded), from `raw_path`: the mount has already
     rewritten `scope["path"]` (normalised, relative to `/ccee`)."""
     raw: bytes | None = scope.get("raw_path")
-    if raw is None:
-        return str(scope.get("root_path", "")) + scope["path"]
+    if raw is None:  # optional in ASGI: the mount's remainder (`/TOKEN/x/`, `/` for `/ccee`)
+        return PREFIX + scope["path"].rstrip("/")
     text = raw.decode("latin-1")
     return unquote(text) if "%" in text else text
 

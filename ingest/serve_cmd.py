@@ -7,6 +7,12 @@ what CCEE talks to, is faster under uvicorn (4,460 vs 4,040 req/s; p99 40 vs 28 
 also serves a socket we bind ourselves, so `--port 0` is race-free and the printed URL is
 exactly the listening address, and its graceful shutdown (in-flight requests finish, then the
 lake is flushed) and TLS are covered by the tests.
+
+Request path vs a plain Litestar app on these same uvicorn options (`benchmarks/receiver.py`,
+3 interleaved rounds, 2026-11-30, VM at load ~11): plain 2,327 req/s (305 us CPU/request),
+receiver with persistence off 3,566 (205 us), durable 992 (357 us; p99 0.68x the plain app's).
+Durable throughput was bound by the shared disk's O_DSYNC latency (24 ms per flush of ~28 rows).
+Process-wide tuning is applied here, visibly, by `ingest.tuning.tune_process_for_serving`.
 """
 
 from __future__ import annotations

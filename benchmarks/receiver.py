@@ -149,7 +149,7 @@ class Server:
             self.url = self.proc.stdout.readline().decode().strip()
         else:
             self.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # a loaded machine imports slowly
         while True:
             try:
                 status = httpx.get(self.url + "/readyz", timeout=1).status_code
@@ -158,6 +158,7 @@ class Server:
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline or self.proc.poll() is not None:
+                self.stop()  # never leave a half-started server behind
                 raise RuntimeError(f"receiver ({mode}) did not become ready; see {self.log.name}")
             time.sleep(0.05)
 

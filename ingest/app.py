@@ -62,6 +62,9 @@ _JSON = b"application/json"
 _PROBLEM = PROBLEM_MEDIA_TYPE.encode()
 _ALLOW_POST = [(b"allow", b"POST")]
 _RETRY_AFTER = [(b"retry-after", b"60")]
+#: Logged when the client disconnects before its body is complete (nothing is answered);
+#: nginx's "client closed request".
+CLIENT_GONE = 499
 
 
 class _Recebido(msgspec.Struct):
@@ -225,7 +228,7 @@ class Receiver:
                 fields["status"] = status
                 fields["ms"] = round((time.perf_counter() - started) * 1000, 3)
                 self.access.emit(fields)
-        if status == 0:
+        if status == CLIENT_GONE:
             return  # the client went away before sending its whole body: nobody to answer
         headers = [
             (b"content-type", _JSON if status == 201 else _PROBLEM),
@@ -248,7 +251,7 @@ class Receiver:
         client: str | None,
         fields: dict[str, Any],
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
-        """The callback contract → (status, body, extra headers); status 0: client gone."""
+        """The callback contract → (status, body, extra headers)."""
         path = scope_path(scope)
         fields["destino"] = redact_path(path)
         if path != PREFIX and not path.startswith(_PREFIX_SLASH):  # /cceeX: the mount's match
@@ -283,7 +286,7 @@ class Receiver:
             if read is None:
                 self.metrics.reject("cliente_desconectou")
                 fields["motivo"] = "cliente_desconectou"
-                return 0, b"", []
+                return CLIENT_GONE, b"", []
             body, size = read
             if content_type != "application/json":
                 check_content_type(content_type)

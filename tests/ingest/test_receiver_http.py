@@ -338,3 +338,25 @@ def test_no_input_gets_a_5xx(receiver: Receiver, body: bytes, ctype: str | None)
     assert r.status_code in (201, 400, 413, 415, 422), r.text
     if r.status_code != 201:
         assert r.headers["content-type"] == PROBLEM and r.json()["status"] == r.status_code
+
+
+def test_a_client_gone_mid_body_is_logged_and_nothing_is_stored(receiver: Receiver) -> None:
+    import socket
+
+    host, port = receiver.url.removeprefix("http://").split(":")
+    body = body_for()
+    before = receiver.log().count('"status":499')
+    quarantined = lake_query(receiver.data_dir, "quarentena", "select count(*) from t")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(
+            f"POST /ccee/{TOKEN} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body[:10]
+        )
+    wait_until(lambda: receiver.log().count('"status":499') > before, what="a 499 line")
+    line = msgspec.json.decode(
+        next(x for x in reversed(receiver.log().splitlines()) if '"status":499' in x)
+    )
+    assert line["motivo"] == "cliente_desconectou" and line["destino"] == "/ccee/***"
+    assert receiver.post(f"/ccee/{TOKEN}", body_for()).status_code == 201  # still serving
+    assert lake_query(receiver.data_dir, "quarentena", "select count(*) from t") == quarantined

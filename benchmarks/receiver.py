@@ -1,19 +1,24 @@
-"""Receiver throughput and latency: durable group commit vs. its ceiling and the naive baseline.
+"""Receiver throughput and latency, side by side with the framework's own ceiling.
 
-Side by side, in one run, against the real `ccee-webhook serve` over loopback with wrk
-(64 connections, every request a valid callback with a unique transactionId):
+In one run, against real servers over loopback with wrk (64 connections, every request a
+valid callback with a unique transactionId), all on uvicorn with the options `serve` uses:
 
-  (a) --persistence off                validation only, NOT durable: the ceiling
+  (p) plain Litestar app               benchmarks/plain_app.py: decodes the body into a
+                                       msgspec Struct and answers 201, nothing else
+  (a) --persistence off                the receiver's request path (auth, validation, log
+                                       line, metrics), NOT durable
   (b) --persistence group-commit       durable: concurrent requests share one fsync'd append
                                        to the write-ahead log, published to Parquet off-path
   (c) --persistence fsync-per-request  durable, naive: one Parquet file + fsync per request
 
-Modes are interleaved round by round (a, b, c, a, b, c, ...) so that load from anything else
-on the machine hits all three alike; the medians over rounds are compared. After each durable
-run (the server stopped, so its write-ahead log is published) the lake is read back with DuckDB
-to check that every acknowledged delivery is there.
+Modes are interleaved round by round (p, a, b, c, p, a, ...) so that load from anything else
+on the machine hits all of them alike; the medians over rounds are compared, and the per-round
+ratios show the spread. The server's own CPU time per request (user + system, from /proc) is
+printed too: unlike req/s it hardly depends on what else the machine runs. After each durable
+run (the server stopped, so its write-ahead log is published) the lake is read back with
+DuckDB to check that every acknowledged delivery is there.
 
-    uv run python benchmarks/receiver.py [--duration 10] [--rounds 3] [--server uvicorn]
+    uv run python benchmarks/receiver.py [--duration 6] [--rounds 3] [--modes pabc]
 """
 
 from __future__ import annotations
@@ -36,7 +41,8 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "bench-token-0123456789abcdef"
-MODES = {"a": "off", "b": "group-commit", "c": "fsync-per-request"}
+MODES = {"p": "plain-litestar", "a": "off", "b": "group-commit", "c": "fsync-per-request"}
+PLAIN_APP = Path(__file__).with_name("plain_app.py")
 
 WRK_LUA = r"""
 local counter = 0
@@ -95,7 +101,9 @@ class Server:
             "CCEE_WEBHOOK_DATA_DIR": str(data_dir),
         }
         self.log = open(data_dir.parent / f"{data_dir.name}.log", "wb")  # noqa: SIM115
-        if server == "uvicorn":
+        if mode == "plain-litestar":
+            cmd = [sys.executable, str(PLAIN_APP), "--port", "0"]
+        elif server == "uvicorn":
             cmd = [
                 str(Path(sys.executable).parent / "ccee-webhook"),
                 "serve",
@@ -136,19 +144,21 @@ class Server:
         self.proc = subprocess.Popen(
             cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=self.log
         )
-        if server == "uvicorn":
+        if server == "uvicorn" or mode == "plain-litestar":
             assert self.proc.stdout is not None
             self.url = self.proc.stdout.readline().decode().strip()
         else:
             self.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # a loaded machine imports slowly
         while True:
             try:
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                status = httpx.get(self.url + "/readyz", timeout=1).status_code
+                if status == 200 or mode == "plain-litestar":  # the plain app has no /readyz
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline or self.proc.poll() is not None:
+                self.stop()  # never leave a half-started server behind
                 raise RuntimeError(f"receiver ({mode}) did not become ready; see {self.log.name}")
             time.sleep(0.05)
 
@@ -160,6 +170,22 @@ class Server:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its direct children (the workers), so that
+    each server's cost per request can be compared even when the machine's load varies."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    pids = [pid, *(int(x) for x in children.read_text().split())] if children.exists() else [pid]
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
 
 
 def wrk(url: str, duration: float, connections: int, script: Path) -> dict[str, float]:
@@ -221,13 +247,13 @@ def lake_rows(data_dir: Path) -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--duration", type=float, default=10.0, help="seconds per measured run")
+    ap.add_argument("--duration", type=float, default=6.0, help="seconds per measured run")
     ap.add_argument("--warmup", type=float, default=2.0, help="seconds of unmeasured load first")
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds of a, b, c")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the modes")
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--modes", default="abc", help="subset of a, b, c to run")
+    ap.add_argument("--modes", default="pabc", help="subset of p, a, b, c to run, in order")
     ap.add_argument(
         "--data-dir",
         type=Path,
@@ -259,12 +285,14 @@ def main() -> None:
             try:
                 url = f"{server.url}/ccee/{TOKEN}"
                 wrk(url, args.warmup, args.connections, script)
+                cpu_before = cpu_seconds(server.proc.pid)
                 r = wrk(url, args.duration, args.connections, script)
-                flushes = flush_stats(server.url) if mode != "off" else ""
+                r["cpu_us"] = (cpu_seconds(server.proc.pid) - cpu_before) / r["requests"] * 1e6
+                flushes = flush_stats(server.url) if key in "bc" else ""
             finally:
                 server.stop()
             check = ""
-            if mode != "off":
+            if key in "bc":
                 rows = lake_rows(data_dir)
                 acked = r["requests"]  # measured run only; warm-up rows are extra
                 check = f"lake rows {rows} >= acknowledged {acked:.0f}: {rows >= acked}"
@@ -273,28 +301,41 @@ def main() -> None:
             results[key].append(r)
             print(
                 f"round {rnd} ({key}) {mode:18s} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms"
-                f"  p99 {r['p99_ms']:6.2f} ms  errors {r['errors']:.0f}  {check}{flushes}",
+                f"  p99 {r['p99_ms']:6.2f} ms  cpu {r['cpu_us']:5.0f} us/req"
+                f"  errors {r['errors']:.0f}  {check}{flushes}",
                 flush=True,
             )
 
     def med(key: str, field: str) -> float:
         return statistics.median(x[field] for x in results[key])
 
-    print("\nmedian over rounds:")
+    print("\nmedian over rounds (min-max):")
     for key in args.modes:
+        rps = [x["rps"] for x in results[key]]
+        p99 = [x["p99_ms"] for x in results[key]]
         print(
-            f"  ({key}) {MODES[key]:18s} {med(key, 'rps'):8.0f} req/s  "
-            f"p50 {med(key, 'p50_ms'):6.2f} ms  p99 {med(key, 'p99_ms'):6.2f} ms"
+            f"  ({key}) {MODES[key]:18s} {med(key, 'rps'):8.0f} req/s"
+            f" ({min(rps):.0f}-{max(rps):.0f})"
+            f"  p50 {med(key, 'p50_ms'):6.2f} ms  p99 {med(key, 'p99_ms'):6.2f} ms"
+            f" ({min(p99):.2f}-{max(p99):.2f})  server cpu {med(key, 'cpu_us'):5.0f} us/req"
         )
-    if "a" in results and "b" in results:
-        print(f"  b/a throughput  {med('b', 'rps') / med('a', 'rps'):5.2f}  (target >= 0.85)")
-        print(f"  p99 b/a         {med('b', 'p99_ms') / med('a', 'p99_ms'):5.2f}  (target <= 2.0)")
-        per_round = [b["rps"] / a["rps"] for a, b in zip(results["a"], results["b"], strict=True)]
-        print("  b/a per round   " + " ".join(f"{x:.2f}" for x in per_round))
-    if "b" in results and "c" in results:
-        print(f"  b/c throughput  {med('b', 'rps') / med('c', 'rps'):5.2f}  (target >= 3.0)")
-        per_round = [b["rps"] / c["rps"] for b, c in zip(results["b"], results["c"], strict=True)]
-        print("  b/c per round   " + " ".join(f"{x:.2f}" for x in per_round))
+
+    def ratios(num: str, den: str, what: str, target: str = "") -> None:
+        if num not in results or den not in results:
+            return
+        rps = med(num, "rps") / med(den, "rps")
+        p99 = med(num, "p99_ms") / med(den, "p99_ms")
+        pairs = list(zip(results[num], results[den], strict=True))
+        per_rps = " ".join(f"{n['rps'] / d['rps']:.2f}" for n, d in pairs)
+        per_p99 = " ".join(f"{n['p99_ms'] / d['p99_ms']:.2f}" for n, d in pairs)
+        print(f"  {what:24s} throughput {rps:5.2f} (rounds {per_rps})  {target}")
+        print(f"  {'':24s} p99        {p99:5.2f} (rounds {per_p99})")
+
+    print("ratios of medians (per round):")
+    ratios("b", "p", "durable / plain", "target >= 0.85, p99 <= 2.0")
+    ratios("a", "p", "off / plain")
+    ratios("b", "a", "durable / off")
+    ratios("b", "c", "durable / fsync-per-req", "target >= 3.0")
     shutil.rmtree(work, ignore_errors=True)
 
 

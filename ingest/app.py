@@ -1,28 +1,32 @@
 """The webhook receiver: CCEE's callback contract as a Litestar app.
 
 `POST /ccee/{token}[/{anything}]` → 201 only once the delivery is fsync'd to the lake.
-Order of checks: client IP allow-list (403) → token (404, nothing stored) → body size (413) →
-content type (415) → UTF-8 (400) → JSON (400) → a non-empty string `transactionId` and
-`eventoNotificacao` in an object (422); any other deviation is stored with its `avisos`. Every
-rejection after the token check is quarantined with the bounded raw body. Only a persistence
-failure yields a 5xx (503).
+Order of checks: method (405) → client IP allow-list (403) → token (404, nothing stored) →
+body size (413) → content type (415) → UTF-8 (400) → JSON (400) → a non-empty string
+`transactionId` and `eventoNotificacao` in an object (422); any other deviation is stored with
+its `avisos`. Every rejection after the token check is quarantined with the bounded raw body.
+Only a persistence failure yields a 5xx (503).
+
+The callback route is a raw ASGI handler mounted in the Litestar app (the hot path: see
+`Receiver.callback`); health, readiness, metrics and the OpenAPI document are plain Litestar
+handlers, and Litestar's exception handlers still answer anything unexpected with a 500.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
+from urllib.parse import unquote
 
 import msgspec
-from litestar import Litestar, Request, Response, get, post
+from litestar import Litestar, Request, Response, asgi, get
 from litestar.exceptions import HTTPException
-from litestar.params import FromPath
+from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
 
 from ingest.auth import (
     PREFIX,
@@ -42,32 +46,74 @@ from ingest.lake_writer import (
     ParquetBatchFiles,
     PersistenceError,
 )
-from ingest.metrics import Metrics
+from ingest.logs import ACCESS_LOGGER, access_log
+from ingest.metrics import CONTENT_TYPE, GAUGE_REFRESH, Metrics
 from ingest.openapi import OPENAPI_JSON
-from ingest.problems import problem
+from ingest.problems import PROBLEM_MEDIA_TYPE, problem, problem_body
 from ingest.quarantine import identify
 from ingest.records import Entrega, Rejeicao, entregas_table, rejeicoes_table
 from ingest.validation import Rejected, TooLarge, check_content_type, decode_body
 from ingest.wal import WalLake
 from settings import ReceiverSettings, SenderToken, lake_root
 
-log = logging.getLogger("ingest.access")
 errors_log = logging.getLogger("ingest.app")
 
+_PREFIX_SLASH = PREFIX + "/"
+_PREFIX_LEN = len(PREFIX)
+_JSON = b"application/json"
+_PROBLEM = PROBLEM_MEDIA_TYPE.encode()
+_ALLOW_POST = [(b"allow", b"POST")]
+_RETRY_AFTER = [(b"retry-after", b"60")]
+#: Logged when the client disconnects before its body is complete (nothing is answered);
+#: nginx's "client closed request".
+CLIENT_GONE = 499
+
+
+class _Recebido(msgspec.Struct):
+    status: str
+    transactionId: str
+
+
 _ok_encoder = msgspec.json.Encoder()
+
+
+def _recebido(transaction_id: str) -> bytes:
+    return _ok_encoder.encode(_Recebido("recebido", transaction_id))
+
+
+def scope_path(scope: Scope) -> str:
+    """The request path as sent (percent-decoded), from `raw_path`: the mount has already
+    rewritten `scope["path"]` (normalised, relative to `/ccee`)."""
+    raw: bytes | None = scope.get("raw_path")
+    if raw is None:  # optional in ASGI: the mount's remainder (`/TOKEN/x/`, `/` for `/ccee`)
+        return PREFIX + scope["path"].rstrip("/")
+    text = raw.decode("latin-1")
+    return unquote(text) if "%" in text else text
+
+
+def _content_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str | None, int]:
+    """(Content-Type, declared Content-Length or 0), in one pass over the raw headers."""
+    content_type: str | None = None
+    length = 0
+    for name, value in headers:
+        if name == b"content-type":
+            content_type = value.decode("latin-1")
+        elif name == b"content-length" and value.isdigit():
+            length = int(value)
+    return content_type, length
 
 
 def redact_path(path: str) -> str:
     """A path safe to log for an unauthenticated request: everything after `/ccee/` hidden
     (a misplaced token may sit in any segment)."""
-    if path == PREFIX or not path.startswith(PREFIX + "/"):
-        return path
+    if path == PREFIX or not path.startswith(_PREFIX_SLASH):
+        return path if not path.startswith(PREFIX) else PREFIX + REDACTED
     _, tail = split_token(path[len(PREFIX) :])
     return redacted_destino(PREFIX, "/" + REDACTED if tail else "")
 
 
 class Receiver:
-    """Per-process state: tokens, writers, metrics; `handle` implements the callback contract."""
+    """Per-process state: tokens, writers, metrics; `callback` implements the callback contract."""
 
     def __init__(self, settings: ReceiverSettings, ops: FileOps | None = None) -> None:
         self.settings = settings
@@ -75,6 +121,8 @@ class Receiver:
         self.tokens = TokenMatcher(settings.tokens)
         self.allow = IpAllowList(settings.allow_ips)
         self.metrics = Metrics()
+        # Per-request JSON lines (None when logging is off or not configured).
+        self.access = access_log() if settings.log_requests else None
         self.in_flight = 0  # requests inside `handle`
         self.metrics.in_progress = lambda: self.in_flight
         root = lake_root(settings.data_dir)
@@ -116,10 +164,6 @@ class Receiver:
     async def lifespan(self, app: Litestar) -> AsyncIterator[None]:
         await self.notificacoes.start()
         await self.quarentena.start()
-        # Everything alive now (app, routes, libraries) lives as long as the process: keep it
-        # out of the garbage collector's full passes, which otherwise stall the event loop
-        # (measured in benchmarks/receiver.py: the durable mode's p99 fell from ~75 to ~25 ms).
-        gc.freeze()
         errors_log.info(
             "receiver started",
             extra={
@@ -129,72 +173,131 @@ class Receiver:
                 "tokens": len(self.settings.tokens),
             },
         )
+        refresher = (
+            asyncio.get_running_loop().create_task(self._refresh_gauges())
+            if self.metrics.shared
+            else None
+        )
         try:
             yield
         finally:
+            if refresher is not None:
+                refresher.cancel()
             # Graceful shutdown: everything queued is flushed (and acknowledged) before exit.
             await self.notificacoes.close()
             await self.quarentena.close()
+            self.metrics.process_exiting()
             errors_log.info("receiver stopped; lake flushed", extra={"instancia": self.instancia})
+
+    async def _refresh_gauges(self) -> None:
+        """With several workers, another worker may answer the scrape: keep this one's
+        gauges in the shared folder at most `GAUGE_REFRESH` seconds old."""
+        while True:
+            self.metrics.sync()
+            await asyncio.sleep(GAUGE_REFRESH)
 
     def undecided(self) -> int:
         """Requests in progress that are not yet waiting on a writer (may still enqueue)."""
         return self.in_flight - self.notificacoes.pending() - self.quarentena.pending()
 
-    async def handle(self, request: Request[Any, Any, Any], rest: str | None) -> Response[bytes]:
+    async def callback(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """`/ccee...` as a raw ASGI handler mounted in the Litestar app.
+
+        The framework's per-request machinery (Request and Headers objects, signature
+        parsing, Response → ASGIResponse) cost more than the 15 % of a plain Litestar app's
+        throughput the whole receiver may spend (benchmarks/receiver.py); this route needs
+        none of it: it reads two headers, the path and the body, and answers bytes.
+        """
         started = time.perf_counter()
         recebido_em = datetime.now(UTC)
-        client = request.client.host if request.client else None
-        fields: dict[str, Any] = {"cliente": client}
+        method = scope.get("method", "")
+        client = scope.get("client")
+        host = client[0] if client else None
+        fields: dict[str, Any] = {
+            "ts": recebido_em,
+            "nivel": "info",
+            "logger": ACCESS_LOGGER,
+            "msg": method,
+            "cliente": host,
+        }
         self.in_flight += 1
+        status = 500  # logged if an unexpected error escapes (Litestar answers the 500)
         try:
-            response = await self._handle(request, rest, recebido_em, client, fields)
+            status, body, extra = await self._callback(scope, receive, recebido_em, host, fields)
         finally:
             self.in_flight -= 1
-        if self.settings.log_requests:
-            fields["status"] = response.status_code
-            fields["ms"] = round((time.perf_counter() - started) * 1000, 3)
-            log.info("POST", extra=fields)
-        return response
+            if self.access is not None:
+                fields["status"] = status
+                fields["ms"] = round((time.perf_counter() - started) * 1000, 3)
+                self.access.emit(fields)
+        if status == CLIENT_GONE:
+            return  # the client went away before sending its whole body: nobody to answer
+        headers = [
+            (b"content-type", _JSON if status == 201 else _PROBLEM),
+            (b"content-length", str(len(body)).encode()),
+            *extra,
+        ]
+        await send(
+            cast(
+                "HTTPResponseStartEvent",
+                {"type": "http.response.start", "status": status, "headers": headers},
+            )
+        )
+        await send(cast("HTTPResponseBodyEvent", {"type": "http.response.body", "body": body}))
 
-    async def _handle(
+    async def _callback(
         self,
-        request: Request[Any, Any, Any],
-        rest: str | None,
+        scope: Scope,
+        receive: Receive,
         recebido_em: datetime,
         client: str | None,
         fields: dict[str, Any],
-    ) -> Response[bytes]:
-        fields["destino"] = redact_path(request.url.path)
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """The callback contract → (status, body, extra headers)."""
+        path = scope_path(scope)
+        fields["destino"] = redact_path(path)
+        if path != PREFIX and not path.startswith(_PREFIX_SLASH):  # /cceeX: the mount's match
+            return self._refuse(fields, 404, "rota_desconhecida", "no route at this address")
+        if fields["msg"] != "POST":
+            return self._refuse(
+                fields, 405, "metodo_nao_permitido", "only POST is allowed here", _ALLOW_POST
+            )
         if not self.allow.allows(client):
-            self.metrics.reject("ip_nao_permitido")
-            fields["motivo"] = "ip_nao_permitido"
-            return problem(403, "ip_nao_permitido", "client address is not in the allow-list")
+            return self._refuse(
+                fields, 403, "ip_nao_permitido", "client address is not in the allow-list"
+            )
 
         sender: SenderToken | None = None
         if self.tokens.enabled:
-            token, tail = split_token(rest or "")
+            token, tail = split_token(path[_PREFIX_LEN:])
             sender = self.tokens.match(token) if token else None
             if sender is None:
-                self.metrics.reject("token_desconhecido")
-                fields["motivo"] = "token_desconhecido"
-                return problem(404, "token_desconhecido", "no receiver at this address")
+                return self._refuse(
+                    fields, 404, "token_desconhecido", "no receiver at this address"
+                )
             destino = redacted_destino(PREFIX, self.tokens.scrub(tail))
         else:  # --insecure-no-token: the path carries no secret
-            destino = request.url.path
+            destino = path
         perfil = sender.perfil if sender else None
         fields["destino"], fields["perfil"] = destino, perfil
 
-        content_type = request.headers.get("content-type")
+        content_type, declared = _content_headers(scope["headers"])
         body, size = b"", 0
         try:
-            body, size = await self._read_body(request)
-            check_content_type(content_type)
+            read = await self._read_body(receive, declared)
+            if read is None:
+                self.metrics.reject("cliente_desconectou")
+                fields["motivo"] = "cliente_desconectou"
+                return CLIENT_GONE, b"", []
+            body, size = read
+            if content_type != "application/json":
+                check_content_type(content_type)
             nota, corpo = decode_body(body)
         except Rejected as rej:
-            return await self._quarantine(
+            status, problem_json = await self._quarantine(
                 rej, recebido_em, destino, perfil, content_type, body, size, fields
             )
+            return status, problem_json, []
 
         fields["transaction_id"] = nota.transaction_id
         fields["evento"] = nota.evento_notificacao
@@ -214,40 +317,52 @@ class Receiver:
         try:
             await self.notificacoes.write(entrega)
         except PersistenceError as exc:
-            self.metrics.reject("persistencia_falhou")
-            fields["motivo"], fields["erro"] = "persistencia_falhou", str(exc)
-            return problem(
+            fields["erro"] = str(exc)
+            return self._refuse(
+                fields,
                 503,
                 "persistencia_falhou",
                 "the delivery could not be stored durably; it was not accepted, please retry",
-                headers={"Retry-After": "60"},
+                _RETRY_AFTER,
             )
         self.metrics.accept(nota.transaction_id, perfil)
-        return Response(
-            content=_ok_encoder.encode(
-                {"status": "recebido", "transactionId": nota.transaction_id}
-            ),
-            status_code=201,
-            media_type="application/json",
-        )
+        return 201, _recebido(nota.transaction_id), []
 
-    async def _read_body(self, request: Request[Any, Any, Any]) -> tuple[bytes, int]:
-        """Read at most `max_body` bytes; over the limit, keep the quarantine prefix and stop."""
+    def _refuse(
+        self,
+        fields: dict[str, Any],
+        status: int,
+        motivo: str,
+        detail: str,
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """A refusal that stores nothing (before the token is known, or a failed write)."""
+        self.metrics.reject(motivo)
+        fields["motivo"] = motivo
+        return status, problem_body(status, motivo, detail), headers or []
+
+    async def _read_body(self, receive: Receive, declared_size: int) -> tuple[bytes, int] | None:
+        """Read at most `max_body` bytes; over the limit, keep the quarantine prefix and stop.
+        None when the client disconnects first."""
         limit = self.settings.max_body
-        declared = request.headers.get("content-length")
-        declared_size = int(declared) if declared and declared.isdigit() else 0
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            chunks.append(chunk)
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None  # http.disconnect
+            chunk = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                chunks.append(chunk)
             if size > limit or (declared_size > limit and size >= QUARANTINE_BODY_LIMIT):
                 break
+            if not message.get("more_body", False):
+                break
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         if size > limit or declared_size > limit:
-            raise TooLarge(
-                b"".join(chunks)[:QUARANTINE_BODY_LIMIT], max(size, declared_size), limit
-            )
-        return b"".join(chunks), size
+            raise TooLarge(body[:QUARANTINE_BODY_LIMIT], max(size, declared_size), limit)
+        return body, size
 
     async def _quarantine(
         self,
@@ -259,7 +374,7 @@ class Receiver:
         body: bytes,
         size: int,
         fields: dict[str, Any],
-    ) -> Response[bytes]:
+    ) -> tuple[int, bytes]:
         if isinstance(rej, TooLarge):
             body, size = rej.prefix, rej.size
         self.metrics.reject(rej.motivo)
@@ -285,7 +400,7 @@ class Receiver:
             # The sender is still told what is wrong with its request; CCEE retries anyway.
             fields["erro_quarentena"] = str(exc)
             errors_log.error("quarantine write failed", extra={"erro": str(exc)})
-        return problem(rej.status, rej.motivo, rej.detail, rej.campo)
+        return rej.status, problem_body(rej.status, rej.motivo, rej.detail, rej.campo)
 
     async def ready(self) -> Response[bytes]:
         try:
@@ -302,13 +417,9 @@ def create_app(settings: ReceiverSettings, ops: FileOps | None = None) -> Litest
     settings.validate()
     receiver = Receiver(settings, ops)
 
-    @post(PREFIX, request_max_body_size=None, status_code=201)
-    async def callback_root(request: Request[Any, Any, Any]) -> Response[bytes]:
-        return await receiver.handle(request, None)
-
-    @post(PREFIX + "/{rest:path}", request_max_body_size=None, status_code=201)
-    async def callback(request: Request[Any, Any, Any], rest: FromPath[str]) -> Response[bytes]:
-        return await receiver.handle(request, rest)
+    @asgi(PREFIX, is_mount=True, copy_scope=False)
+    async def callback(scope: Scope, receive: Receive, send: Send) -> None:
+        await receiver.callback(scope, receive, send)
 
     @get("/healthz")
     async def healthz() -> Response[bytes]:
@@ -323,8 +434,8 @@ def create_app(settings: ReceiverSettings, ops: FileOps | None = None) -> Litest
         return Response(content=OPENAPI_JSON, media_type="application/json")
 
     @get("/metrics")
-    async def metrics() -> Response[str]:
-        return Response(content=receiver.metrics.render(), media_type="text/plain; version=0.0.4")
+    async def metrics() -> Response[bytes]:
+        return Response(content=receiver.metrics.render(), media_type=CONTENT_TYPE)
 
     def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
         motivo = {404: "rota_desconhecida", 405: "metodo_nao_permitido"}.get(
@@ -343,7 +454,7 @@ def create_app(settings: ReceiverSettings, ops: FileOps | None = None) -> Litest
         return problem(500, "erro_interno", "internal error; the delivery was not accepted")
 
     app = Litestar(
-        route_handlers=[callback_root, callback, healthz, readyz, openapi, metrics],
+        route_handlers=[callback, healthz, readyz, openapi, metrics],
         lifespan=[receiver.lifespan],
         exception_handlers={HTTPException: http_error, Exception: internal_error},
         openapi_config=None,

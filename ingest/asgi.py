@@ -13,6 +13,7 @@ from litestar import Litestar
 
 from ingest.app import create_app
 from ingest.logs import configure_logging
+from ingest.tuning import tune_process_for_serving
 from settings import ReceiverSettings, receiver_settings
 
 SETTINGS_ENV = "CCEE_WEBHOOK_SERVE_SETTINGS"
@@ -23,4 +24,6 @@ def app_from_env() -> Litestar:
     raw = os.environ.get(SETTINGS_ENV)
     settings = msgspec.json.decode(raw, type=ReceiverSettings) if raw else receiver_settings()
     configure_logging(os.environ.get("CCEE_WEBHOOK_LOG_LEVEL", "info"))
-    return create_app(settings)
+    app = create_app(settings)
+    tune_process_for_serving()
+    return app

@@ -19,7 +19,6 @@ import itertools
 import logging
 import queue
 import re
-import sys
 import threading
 import time
 import uuid
@@ -215,10 +214,8 @@ class GroupCommitWriter(Generic[Row]):
         max_batch: int = 10_000,
         max_concurrent: int = 4,
         undecided: Callable[[], int] | None = None,
-        switch_interval: float | None = 0.0001,
     ) -> None:
         self.sink = sink
-        self.switch_interval = switch_interval
         self.on_flush = on_flush
         self.max_delay = max_delay
         self.target_rows = target_rows
@@ -243,13 +240,6 @@ class GroupCommitWriter(Generic[Row]):
         ]
 
     async def start(self) -> None:
-        if self.switch_interval is not None:
-            # After each blocking syscall of a flush (the WAL's one O_DSYNC write; eight for a
-            # Parquet file), the flusher thread must win the GIL back from a busy event loop,
-            # which by default waits up to 5 ms every time: flushes then take ~10 ms under
-            # load instead of ~0.5 ms. A short switch interval keeps them short (measured with
-            # one Parquet file per flush: durable/ceiling 0.60 → 0.79 in benchmarks/receiver.py).
-            sys.setswitchinterval(min(sys.getswitchinterval(), self.switch_interval))
         loop = self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self.sink.open)
         for thread in self._threads:

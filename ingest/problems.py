@@ -47,6 +47,20 @@ def field_of(message: str) -> str | None:
     return base
 
 
+def problem_body(status: int, motivo: str, detail: str, campo: str | None = None) -> bytes:
+    """The encoded RFC 9457 document (the receiver's hot path sends it over raw ASGI)."""
+    return _encoder.encode(
+        Problem(
+            type=f"urn:ccee-webhook:problem:{motivo}",
+            title=TITLES.get(status, "Error"),
+            status=status,
+            detail=detail,
+            motivo=motivo,
+            campo=campo,
+        )
+    )
+
+
 def problem(
     status: int,
     motivo: str,
@@ -54,16 +68,8 @@ def problem(
     campo: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[bytes]:
-    body = Problem(
-        type=f"urn:ccee-webhook:problem:{motivo}",
-        title=TITLES.get(status, "Error"),
-        status=status,
-        detail=detail,
-        motivo=motivo,
-        campo=campo,
-    )
     return Response(
-        content=_encoder.encode(body),
+        content=problem_body(status, motivo, detail, campo),
         status_code=status,
         media_type=PROBLEM_MEDIA_TYPE,
         headers=headers,

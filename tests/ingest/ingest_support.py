@@ -143,7 +143,11 @@ def start_receiver(
         except httpx.HTTPError:
             return False
 
-    wait_until(ready, what="receiver /readyz")
+    try:
+        wait_until(ready, timeout=60, what="receiver /readyz")  # workers import in parallel
+    except AssertionError:
+        rcv.stop()  # never leave a half-started server behind
+        raise
     return rcv
 
 

@@ -121,7 +121,7 @@ def test_graceful_shutdown_finishes_requests_in_flight(
     def in_progress() -> int:
         text = rcv.client.get("/metrics").text
         line = next(x for x in text.splitlines() if x.startswith("ccee_webhook_requests_in_"))
-        return int(line.split()[-1])
+        return int(float(line.split()[-1]))
 
     wait_until(lambda: in_progress() == 10, what="10 requests in progress")
     rcv.proc.send_signal(signal.SIGTERM)
@@ -277,3 +277,47 @@ def test_several_workers_share_the_lake(receiver_factory: Callable[..., Receiver
     assert sorted(tids_in_lake(rcv.data_dir)) == sorted(tids)
     assert rcv.stop() in (0, -signal.SIGTERM)
     assert rcv.log().count("receiver stopped; lake flushed") == 2
+
+
+def accepted_total(text: str) -> float:
+    """Sum of `ccee_webhook_deliveries_accepted_total` over its `perfil` labels."""
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("ccee_webhook_deliveries_accepted_total{")
+    )
+
+
+def test_several_workers_serve_one_metrics_page(
+    receiver_factory: Callable[..., Receiver], tmp_path: Path
+) -> None:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    rcv = receiver_factory("--workers", "2", env={"TMPDIR": str(tmp)})
+    (shared,) = tmp.iterdir()  # made by serve for its workers
+    assert shared.name.startswith("ccee-webhook-metrics-")
+    sent = 0
+
+    def both_workers_took_some() -> bool:
+        # A new connection each time, so that the kernel hands requests to either worker.
+        nonlocal sent
+        with httpx.Client(base_url=rcv.url, timeout=10) as client:
+            r = client.post(
+                f"/ccee/{TOKEN}", content=body_for(), headers={"content-type": "application/json"}
+            )
+        assert r.status_code == 201
+        sent += 1
+        pids = lake_query(rcv.data_dir, "notificacoes", "select count(distinct instancia) from t")
+        return sent >= 4 and pids == [(2,)]
+
+    wait_until(both_workers_took_some, timeout=60, what="both workers to accept deliveries")
+    def scrape() -> float:
+        with httpx.Client(base_url=rcv.url, timeout=10) as client:  # either worker answers
+            return accepted_total(client.get("/metrics").text)
+
+    # Whichever worker answers, the page counts every worker's deliveries (the other
+    # worker's figures are at most GAUGE_REFRESH seconds old).
+    wait_until(lambda: scrape() == sent, what="/metrics to count every worker's deliveries")
+    assert [scrape() for _ in range(6)] == [sent] * 6
+    assert rcv.stop() in (0, -signal.SIGTERM)
+    assert list(tmp.iterdir()) == []  # the shared metrics folder is removed on exit

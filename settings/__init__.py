@@ -8,6 +8,7 @@ files, never from the TOML file itself or from flags.
 This package depends on no part of the product; every part may use it.
 """
 
+from settings.alerts import AlertSettings, alert_settings
 from settings.calendar import CCEE_TZ, CCEE_TZ_NAME, ccee_day
 from settings.config_file import (
     CONFIG_ENV,
@@ -37,6 +38,7 @@ from settings.receiver import (
 from settings.tokens import TOKENS_ENV, TOKENS_FILE_ENV, SenderToken, parse_tokens, tokens_from_env
 
 __all__ = [
+    "AlertSettings",
     "CCEE_TZ",
     "CCEE_TZ_NAME",
     "CONFIG_ENV",
@@ -53,6 +55,7 @@ __all__ = [
     "ReceiverSettings",
     "SenderToken",
     "SettingsError",
+    "alert_settings",
     "ccee_day",
     "config_file_path",
     "data_dir",

@@ -38,7 +38,6 @@ from settings.receiver import (
 from settings.tokens import TOKENS_ENV, TOKENS_FILE_ENV, SenderToken, parse_tokens, tokens_from_env
 
 __all__ = [
-    "AlertSettings",
     "CCEE_TZ",
     "CCEE_TZ_NAME",
     "CONFIG_ENV",
@@ -51,6 +50,7 @@ __all__ = [
     "ENV_PREFIX",
     "TOKENS_ENV",
     "TOKENS_FILE_ENV",
+    "AlertSettings",
     "Persistence",
     "ReceiverSettings",
     "SenderToken",

@@ -73,7 +73,8 @@ def evaluate(
     channels = alert_channels.configured(s)
     store = IncidentStore(Path(data_dir), _secrets(s))
     alerts = store.reconcile(
-        conditions, evaluated, now, [c.name for c in channels], painel=s.dashboard_url
+        conditions, evaluated, now, [c.name for c in channels], painel=s.dashboard_url,
+        clock=clock,
     )
     delivery = store.flush(channels, s.max_messages_per_hour, clock)
     for name, erro in delivery.falhas.items():

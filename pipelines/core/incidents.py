@@ -140,6 +140,7 @@ class IncidentStore:
         now: datetime,
         channels: Iterable[str] = (),
         painel: str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> list[Alert]:
         """Open incidents for new conditions, resolve those of `evaluated` rules that no longer
         hold, and queue the resulting alerts for `channels`; returns the new alerts.
@@ -172,14 +173,14 @@ class IncidentStore:
                 if regra in evaluated and key not in by_key:
                     con.execute("DELETE FROM incidentes WHERE chave = ?", [key])
                     out.append(self._alert(last, "resolvido", now, aberto_em, painel))
-            clock = time.time()
+            queued_at = clock()
             for a in out:
                 encoded = msgspec.json.encode(a).decode()
                 for ch in channels:
                     con.execute(
                         "INSERT INTO outbox (canal, alerta, criado_em, proxima_em) "
                         "VALUES (?, ?, ?, ?)",
-                        [ch, encoded, clock, clock],
+                        [ch, encoded, queued_at, queued_at],
                     )
             alerts_log.append(self.data_dir, out)
         return out

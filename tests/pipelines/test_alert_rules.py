@@ -159,3 +159,59 @@ def test_a_rule_that_could_not_run_keeps_its_incident_open(data_dir: Path, wh: W
     assert evaluate(data_dir, NOW, settings=S).alerts == []  # not evaluated: still open
     [r] = evaluate(data_dir, NOW, extra_rules={"coleta_de_resultados_falhando"}, settings=S).alerts
     assert r.estado == "resolvido"
+
+
+def test_alerts_command_lists_open_and_recent(data_dir: Path, wh: Warehouse) -> None:
+    from click.testing import CliRunner
+
+    from ccee_webhook.cli import main
+
+    now = datetime.now(UTC)
+    wh.delivery("tx-x", now - timedelta(minutes=5))
+    wh.result("lost", "NOTIFICADO", now - timedelta(hours=5), now - timedelta(hours=4))
+    wh.result("gone", "EXPIRADO", now - timedelta(hours=25))
+    runner = CliRunner()
+    r = runner.invoke(main, ["alerts", "--data-dir", str(data_dir), "--evaluate", "--json"])
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout)
+    assert sorted(a["regra"] for a in got["abertos"]) == ["expiracao", "perda_de_dados"]
+    assert got["fila_de_envio"] == {}
+    wh.delivery("lost", now)
+    r = runner.invoke(main, ["alerts", "--data-dir", str(data_dir), "--evaluate"])
+    assert r.exit_code == 0, r.output
+    assert "open incidents: 1" in r.stdout and "expiracao" in r.stdout
+    assert "alerts of the last 24 h: 3" in r.stdout and "resolvido" in r.stdout
+
+
+def test_alerts_sensor_in_process_alerts_on_a_failed_sla_check(
+    data_dir: Path, wh: Warehouse
+) -> None:
+    """The sensor reads the Dagster instance: the SLA check failing on a real materialization
+    opens a `check_falhou` incident next to the warehouse's `perda_de_dados`."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.defs.alerts.sensors import alerts_sensor
+    from pipelines.defs.sla.assets import sla_entrega
+    from pipelines.resources import WarehouseResource
+
+    now = datetime.now(UTC)
+    wh.delivery("tx-x", now - timedelta(minutes=5))
+    wh.result("lost", "NOTIFICADO", now - timedelta(hours=5), now - timedelta(hours=4))
+    resource = WarehouseResource(data_dir=str(data_dir))
+    with dg.instance_for_test() as instance:
+        day = (now - timedelta(hours=5)).date().isoformat()
+        r = dg.materialize([sla_entrega], partition_key=day, instance=instance,
+                           resources={"warehouse": resource})
+        assert not r.get_asset_check_evaluations()[0].passed
+        ctx = dg.build_sensor_context(
+            instance=instance, repository_def=defs().get_repository_def(),
+            resources={"warehouse": resource},
+        )
+        result = alerts_sensor(ctx)
+        assert isinstance(result, dg.SkipReason)
+        assert "2 alert(s) raised" in (result.skip_message or ""), result.skip_message
+    assert sorted(a.chave for a in alerts_log.read(data_dir)) == [
+        "check_falhou:sla_entrega:notificado_presente_no_lago",
+        "perda_de_dados:88888",
+    ]

@@ -9,7 +9,7 @@ file named by `…_FILE`.
 silence_minutes = 60            # no delivery received while CCEE has some waiting
 data_loss_grace_minutes = 60    # NOTIFICADO younger than this may not be loaded yet
 lookback_days = 7               # results looked at by the data-loss rule
-expiration_window_hours = 24    # an expiration keeps its incident open this long
+expiration_window_hours = 48    # an expiration keeps its incident open this long
 quarantine_spike = 50           # quarantined requests within quarantine_window_minutes
 quarantine_window_minutes = 60
 pull_failing_minutes = 180      # results pull failing for this long
@@ -48,7 +48,7 @@ class AlertSettings(msgspec.Struct, frozen=True, kw_only=True):
     silence_minutes: float = 60.0
     data_loss_grace_minutes: float = 60.0
     lookback_days: int = 7
-    expiration_window_hours: float = 24.0
+    expiration_window_hours: float = 48.0
     quarantine_spike: int = 50
     quarantine_window_minutes: float = 60.0
     pull_failing_minutes: float = 180.0

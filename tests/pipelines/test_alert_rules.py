@@ -54,14 +54,15 @@ def test_data_loss_needs_notificado_past_the_grace_and_absent_from_the_lake(wh: 
 
 def test_expirations_within_the_window_only(wh: Warehouse) -> None:
     wh.delivery("tx-x", NOW - timedelta(minutes=5))
-    wh.result("old", "EXPIRADO", NOW - timedelta(days=3))
+    wh.result("old", "EXPIRADO", NOW - timedelta(days=4))
     assert "expiracao:88888" not in rules(wh)
     wh.result("e1", "EXPIRADO", NOW - timedelta(hours=30))
     wh.result("e2", "EXPIRADO", NOW - timedelta(hours=26), evento="MONTANTE.X")
     c = rules(wh)["expiracao:88888"]
     assert c.contagem == 2 and c.primeiro_transaction_id == "e1"  # type: ignore[attr-defined]
     assert "MONTANTE.X" in c.titulo  # type: ignore[attr-defined]
-    assert "expiracao:88888" not in rules(wh, NOW + timedelta(hours=25))
+    assert "expiracao:88888" in rules(wh, NOW + timedelta(hours=40))
+    assert "expiracao:88888" not in rules(wh, NOW + timedelta(hours=49))
 
 
 def test_silence_while_ccee_has_notifications_waiting(wh: Warehouse) -> None:

@@ -21,7 +21,7 @@ import dagster as dg
 import pytest
 from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 
-DEADLINE_S = 120.0  # a busy 2-core machine; typically ~20 s
+DEADLINE_S = 240.0  # generous for a loaded shared machine; ~30 s CPU in all, see the report
 SENSORS = {"lake_sensor", "alerts_sensor"}
 SCHEDULES = {"hourly_results_pull", "daily_compaction"}
 

@@ -77,6 +77,17 @@ def scrub(value: str, secrets: Collection[str]) -> str:
     return value
 
 
+def scrub_condition(c: Condition, secrets: Collection[str]) -> Condition:
+    """Every text field of a condition with the secrets masked (keys included, so the state
+    file never holds one either)."""
+    changes = {
+        f: scrub(v, secrets)
+        for f in c.__struct_fields__
+        if isinstance(v := getattr(c, f), str)
+    }
+    return msgspec.structs.replace(c, **changes)
+
+
 class IncidentStore:
     def __init__(self, data_dir: str | Path, secrets: Collection[str] = ()) -> None:
         self.path = Path(data_dir) / FILE_NAME
@@ -148,7 +159,7 @@ class IncidentStore:
         Rules not in `evaluated` (they could not run this time) keep their incidents as is."""
         now = now.astimezone(UTC)
         channels = list(channels)
-        by_key = {c.chave: c for c in conditions}
+        by_key = {c.chave: c for c in (scrub_condition(x, self.secrets) for x in conditions)}
         out: list[Alert] = []
         with self._write() as con:
             open_rows = {

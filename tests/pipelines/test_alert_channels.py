@@ -230,7 +230,7 @@ def test_open_no_repeat_resolve_channel_down_then_back(
     # no secret anywhere an alert went or is kept
     stored = [
         (data_dir / "alerts.jsonl").read_bytes(),
-        (data_dir / "alerts_state.sqlite3").read_bytes(),
+        *(f.read_bytes() for f in data_dir.glob("alerts_state.sqlite3*")),
         json.dumps(sink.bodies).encode(),
         *smtp.box.messages,
     ]
@@ -260,12 +260,15 @@ def test_rate_limit_defers_to_the_next_hour_without_losing_alerts(
 
 def test_alert_titles_never_carry_a_configured_secret(data_dir: Path, sink: Sink,
                                                       smtp: Smtp) -> None:
-    """Even a perfil label equal to a secret (a misconfiguration) is masked."""
+    """Even a perfil label equal to a secret (a misconfiguration) is masked everywhere."""
     wh = Warehouse(data_dir)
     wh.delivery("tx-ok", NOW - dt.timedelta(minutes=5))
     wh.result("tx-1", "NOTIFICADO", NOW - dt.timedelta(hours=5), NOW - dt.timedelta(hours=4),
               perfil=SMTP_PASSWORD)
     s = _settings(sink, smtp)
     [a] = evaluate(data_dir, NOW, settings=s).alerts
-    assert SMTP_PASSWORD not in a.titulo and SMTP_PASSWORD not in a.texto
-    assert SMTP_PASSWORD not in json.dumps(sink.bodies[0]["text"])
+    assert a.chave == "perda_de_dados:***" and a.perfil == "***"
+    for blob in ((data_dir / "alerts.jsonl").read_bytes(),
+                 *(f.read_bytes() for f in data_dir.glob("alerts_state.sqlite3*")),
+                 json.dumps(sink.bodies).encode(), *smtp.box.messages):
+        assert SMTP_PASSWORD.encode() not in blob

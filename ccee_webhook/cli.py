@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "events": ("ccee.cli:events", "List the notification events CCEE offers."),
     "prefs": ("ccee.cli:prefs", "Manage notification preferences (subscriptions)."),
     "results": ("ccee.cli:results", "List delivery results of notifications."),
+    "alerts": ("pipelines.alerts_cmd:alerts", "List open alert incidents and recent alerts."),
     "quarantine": ("ingest.quarantine_cmd:quarantine", "List, show and replay refused requests."),
     "report": ("pipelines.report_cmd:report", "Export the HTML reports to data/reports/."),
     "demo": ("ccee_webhook.demo.command:demo", "Run the whole product end to end on one machine."),

@@ -171,6 +171,24 @@ def _(periodo, ultimo, wh):
 
 
 @app.cell(hide_code=True)
+def _(atualizar, warehouse_path):
+    # Alertas abertos (alerts.jsonl, escrito pelo sensor alerts_sensor do Dagster).
+    atualizar
+    from notebooks.report_kit.alertas import alertas_abertos
+
+    _abertos = alertas_abertos(warehouse_path)
+    mo.vstack(
+        [
+            mo.md(f"## Alertas abertos: {len(_abertos)}"),
+            mo.ui.table(_abertos, selection=None)
+            if _abertos
+            else mo.md("Nenhum alerta aberto (`ccee-webhook alerts` lista os recentes)."),
+        ]
+    )
+    return
+
+
+@app.cell(hide_code=True)
 def _(periodo, wh):
     sla_dia = entrega.sla_por_dia(wh, periodo)
     mo.md("## SLA ao longo do tempo")

@@ -8,6 +8,7 @@ files, never from the TOML file itself or from flags.
 This package depends on no part of the product; every part may use it.
 """
 
+from settings.alerts import AlertSettings, alert_settings
 from settings.calendar import CCEE_TZ, CCEE_TZ_NAME, ccee_day
 from settings.config_file import (
     CONFIG_ENV,
@@ -49,10 +50,12 @@ __all__ = [
     "ENV_PREFIX",
     "TOKENS_ENV",
     "TOKENS_FILE_ENV",
+    "AlertSettings",
     "Persistence",
     "ReceiverSettings",
     "SenderToken",
     "SettingsError",
+    "alert_settings",
     "ccee_day",
     "config_file_path",
     "data_dir",

@@ -515,6 +515,25 @@ class Demo:
         days = [(first + timedelta(days=i)) for i in range((last - first).days + 1)]
         return [tables.run_id, html.run_id], [*tables.checks_failed, *html.checks_failed], days
 
+    def phase_alerts(self, ccee_end: datetime) -> list[str]:
+        """The alert rules as of the outage (CCEE time) and as of the end: the outage opens a
+        silence incident that the end resolves; the expirations stay open. Channels set in
+        the user's environment (CCEE_WEBHOOK_ALERT_*) receive them; alerts.jsonl always."""
+        from pipelines.core.alerting import evaluate_and_notify
+        from settings import SettingsError
+
+        instants = [ccee_end]
+        if self.outage > timedelta(0):
+            instants.insert(0, self.outage_end - timedelta(minutes=1))
+        try:
+            raised = [a for t in instants for a in evaluate_and_notify(self.folder, t)]
+        except SettingsError as exc:
+            self.console.print(f"[yellow]![/] alerts not evaluated: {exc}")
+            return []
+        lines = [f"{a.estado} {a.chave} at {_hhmm(a.em)}: {a.titulo}" for a in raised]
+        self.console.print(f"[green]✓[/] {len(raised)} alert(s) raised (alerts.jsonl)")
+        return lines
+
     # -- the run ---------------------------------------------------------------------------
     def run(self) -> Summary:
         t = time.perf_counter()
@@ -538,6 +557,8 @@ class Demo:
         self.receiver.stop()  # graceful: the lake is complete before Dagster reads it
         runs, failed, days = self.phase_pipeline()
         lap("dagster")
+        alerts = self.phase_alerts(final.now)
+        lap("alerts")
         assert self.sim is not None
         self.sim.stop()
         warehouse = self.folder / "warehouse.duckdb"
@@ -580,6 +601,7 @@ class Demo:
             dagster_runs=runs,
             segundos=self.timings,
             acumulado=self.kept,
+            alertas=alerts,
         )
 
 

@@ -84,6 +84,8 @@ class Summary(msgspec.Struct, frozen=True):
     segundos: dict[str, float]
     #: True when --keep added this run to an earlier one (warehouse figures are cumulative)
     acumulado: bool = False
+    #: alerts raised by the rules (as of the outage, then of the end), "estado chave at: what"
+    alertas: list[str] = msgspec.field(default_factory=list)
 
 
 def read_warehouse(path: Path) -> WarehouseSide:
@@ -228,6 +230,8 @@ def render(s: Summary, console: Console) -> None:
         console.print(f"[bold]Report[/]     {_rel(r)}")
     console.print(f"[bold]CCEE ledger[/] {_rel(s.simulator_db)}  (the simulator's SQLite)")
     console.print(f"[bold]Logs[/]       {_rel(s.logs)}")
+    for line in s.alertas:
+        console.print(f"[bold]Alert[/]      {line}", soft_wrap=True)
     if s.checks_falhos:
         console.print(f"[yellow]Dagster checks that did not pass:[/] {', '.join(s.checks_falhos)}")
     total = sum(s.segundos.values())

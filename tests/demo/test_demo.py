@@ -358,3 +358,21 @@ def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_the_outage_and_the_expirations_raise_alerts(demo_run: DemoRun) -> None:
+    """As of the outage the receiver is silent; as of the end that incident is resolved and
+    every expiration in CCEE's ledger is in one open `expiracao` incident."""
+    lines = demo_run.summary["alertas"]
+    assert [x.split(" at ")[0] for x in lines] == [
+        "aberto silencio:88888", "aberto expiracao:88888", "resolvido silencio:88888"]
+    records = [json.loads(x) for x in
+               (demo_run.folder / "alerts.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(r["chave"], r["estado"]) for r in records] == [
+        ("silencio:88888", "aberto"), ("expiracao:88888", "aberto"),
+        ("silencio:88888", "resolvido")]
+    expired = {r[0] for r in demo_run.ledger(
+        "SELECT transaction_id FROM notificacoes WHERE situacao = 'EXPIRADO'")}
+    exp = records[1]
+    assert exp["contagem"] == len(expired)
+    assert {exp["primeiro_transaction_id"], exp["ultimo_transaction_id"]} <= expired

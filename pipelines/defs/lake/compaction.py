@@ -45,6 +45,7 @@ def compaction_job() -> None:
 
 
 daily_compaction = dg.ScheduleDefinition(
+    name="daily_compaction",
     job=compaction_job,
     cron_schedule="30 3 * * *",
     execution_timezone=TIMEZONE,

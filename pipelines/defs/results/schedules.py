@@ -18,6 +18,7 @@ results_job = dg.define_asset_job(
     job=results_job,
     cron_schedule="7 * * * *",
     execution_timezone=TIMEZONE,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Re-pull today's and yesterday's results (still open), then their SLA.",
 )
 def hourly_results_pull(context: dg.ScheduleEvaluationContext):

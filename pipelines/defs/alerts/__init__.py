@@ -1,0 +1,1 @@
+"""Alerts: the sensor that evaluates the alert rules and delivers alerts to the channels."""

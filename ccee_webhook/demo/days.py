@@ -1,10 +1,12 @@
 """CCEE's days in the demo: history replayed quickly, then the live day with the outage.
 
-History days run by fast-forwarding the simulator's clock in ticks while its generator emits
-events at the chosen rate: days of business in seconds, every notification delivered within a
-tick. The live day runs in accelerated real time so the receiver can be stopped at 09:00 and
-restarted hours later while CCEE keeps retrying; invalid callbacks are injected once the
-receiver is back (and stays up), so every one of CCEE's attempts is quarantined.
+History days (every subscription reaching the receiver) run by fast-forwarding the
+simulator's clock in ticks while its generator emits events at the chosen rate: days of
+business in seconds, every notification delivered within a tick. The live day starts with a
+stale subscriptions file applied (one code back on the decommissioned receiver) and runs in
+accelerated real time, so the receiver can be stopped at 09:00 and restarted hours later
+while CCEE keeps retrying; invalid callbacks are injected once the receiver is back (and
+stays up), so every one of CCEE's attempts is quarantined.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 
 from ccee_webhook.demo.context import Context
 from ccee_webhook.demo.folder import DemoError
-from ccee_webhook.demo.phases import RETIRED_CODE
+from ccee_webhook.demo.phases import RETIRED_CODE, retire_old_receiver
 from ccee_webhook.demo.processes import ChildError
 from ccee_webhook.demo.timeline import HISTORY_TICK_SECONDS, hhmm
 
@@ -40,12 +42,10 @@ def _status(ctx: Context, down: bool = False) -> tuple[float, str]:
 
 
 def history(ctx: Context) -> None:
-    """Faults on, the retired code's first notification, the generator on; then every day
-    but the last, fast-forwarded an hour at a time."""
+    """Faults on, the generator on; then every day but the last, fast-forwarded an hour at
+    a time."""
     admin, tl, opts = ctx.admin, ctx.timeline, ctx.options
     admin.set_faults(lose_201_rate=opts.lose_201_rate)
-    # One cancellation validated right after midnight: it goes to the retired endpoint.
-    ctx.record.retired_ids += admin.inject(RETIRED_CODE)
     admin.generator(paused=False, events_per_hour=opts.events_per_day / 24)
     hours = tl.history_days * 24
     if not hours:
@@ -77,6 +77,10 @@ def live_day(ctx: Context) -> None:
     """The last day in accelerated real time, with the outage and the invalid callbacks."""
     admin, tl, opts, services = ctx.admin, ctx.timeline, ctx.options, ctx.services
     scale = opts.time_scale
+    if tl.history_days:  # midnight: a stale subscriptions file is applied
+        retire_old_receiver(ctx)
+    # One cancellation validated right after midnight: it goes to the retired endpoint.
+    ctx.record.retired_ids += admin.inject(RETIRED_CODE)
     outage_done = not tl.has_outage
     restarted = outage_done
     total = (tl.end - tl.start).total_seconds() / 3600

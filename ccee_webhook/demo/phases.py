@@ -40,30 +40,57 @@ def start(ctx: Context) -> None:
     )
 
 
-def subscribe(ctx: Context) -> None:
-    """`prefs apply` of the demo YAML: the same function as the CLI's, through the real SOAP
-    client (zeep, WS-Security); then `prefs plan` must show nothing left to change."""
-    from ccee.subscriptions import Redactor, sync
-
+def _yaml_env(ctx: Context, retired_live: bool) -> dict[str, str]:
+    """The variables the subscriptions file uses. Before the live day the old receiver's
+    address still reached the new receiver (`retired_live=False`); on the live day it is dead."""
     s = ctx.services
     assert s.receiver is not None and s.receiver.url is not None
-    env = s.client_env() | {
+    old_url, old_token = (s.dead_url, s.keys.old_token) if retired_live else (
+        s.receiver.url, s.keys.token
+    )
+    return s.client_env() | {
         "CCEE_WEBHOOK_DEMO_RECEIVER": s.receiver.url,
         "CCEE_WEBHOOK_TOKEN": s.keys.token,
-        "CCEE_WEBHOOK_DEMO_OLD_RECEIVER": s.dead_url,
-        "CCEE_WEBHOOK_OLD_TOKEN": s.keys.old_token,
+        "CCEE_WEBHOOK_DEMO_OLD_RECEIVER": old_url,
+        "CCEE_WEBHOOK_OLD_TOKEN": old_token,
         "CCEE_WEBHOOK_TOKENS": f"{PERFIL}:{s.keys.token}",
     }
+
+
+def apply_subscriptions(ctx: Context, retired: bool) -> str:
+    """`prefs apply` of the demo YAML: the same function as the CLI's, through the real SOAP
+    client (zeep, WS-Security); then `prefs plan` must show nothing left to change."""
+    from ccee.subscriptions import sync
+
+    env = _yaml_env(ctx, retired)
     with ctx.console.status("Applying the subscriptions (SOAP)…"):
         applied = sync(SUBSCRIPTIONS, env=env, apply=True)
         if sync(SUBSCRIPTIONS, env=env).plano.has_changes:
             raise DemoError("CCEE's preferences do not match the subscriptions file after apply")
-    redact = Redactor.from_env(env)
+    return f"{applied.plano.summary()}"
+
+
+def retire_old_receiver(ctx: Context) -> None:
+    """The stale subscriptions file: one code back on the decommissioned receiver."""
+    from ccee.subscriptions import Redactor
+
+    summary = apply_subscriptions(ctx, retired=True)
+    s = ctx.services
+    redact = Redactor.from_env(_yaml_env(ctx, True))
     ctx.console.print(
-        f"[green]✓[/] subscriptions applied through SOAP: {applied.plano.summary()} "
-        f"({len(applied.oferecidos)} event codes offered; {RETIRED_CODE} → "
-        f"{redact(s.dead_url + '/ccee/' + s.keys.old_token)}, a decommissioned receiver)"
+        f"[green]✓[/] subscriptions re-applied through SOAP ({summary}): {RETIRED_CODE} → "
+        f"{redact(s.dead_url + '/ccee/' + s.keys.old_token)}, a decommissioned receiver"
     )
+
+
+def subscribe(ctx: Context) -> None:
+    """The week's subscriptions (every code reaches the receiver; on a one-day run, the live
+    day's file directly)."""
+    if ctx.timeline.history_days == 0:
+        retire_old_receiver(ctx)
+        return
+    summary = apply_subscriptions(ctx, retired=False)
+    ctx.console.print(f"[green]✓[/] subscriptions applied through SOAP: {summary}")
 
 
 def expire(ctx: Context) -> None:

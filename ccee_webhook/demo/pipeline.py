@@ -90,7 +90,9 @@ def materialize(
         }
         if on_step:
             on_step(f"{len(partitioned)} assets × days {first} … {last}")
-        tables = _run(job, instance, partitioned, tags)
+        # A week of results in a few large pages (the simulator allows 500, like the CLI's
+        # `results --page-size`), instead of the production default's many small ones.
+        tables = _run(job, instance, partitioned, tags, {"ccee": {"config": {"page_size": 500}}})
         if on_step:
             on_step(f"{len(others)} assets without partitions (the reports)")
         html = _run(job, instance, others, {"ccee-webhook/origem": "demo"})
@@ -99,7 +101,13 @@ def materialize(
     return tables, html
 
 
-def _run(job: object, instance: object, keys: list[str], tags: dict[str, str]) -> RunReport:
+def _run(
+    job: object,
+    instance: object,
+    keys: list[str],
+    tags: dict[str, str],
+    resources: dict[str, object] | None = None,
+) -> RunReport:
     import dagster as dg
 
     assert isinstance(job, dg.JobDefinition)
@@ -111,7 +119,10 @@ def _run(job: object, instance: object, keys: list[str], tags: dict[str, str]) -
         tags=tags,
         raise_on_error=False,
         # Progress is the demo's own display; Dagster's event log stays in its instance.
-        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+        run_config={
+            "loggers": {"console": {"config": {"log_level": "ERROR"}}},
+            **({"resources": resources} if resources else {}),
+        },
     )
     seconds = time.perf_counter() - t0
     if not result.success:

@@ -179,12 +179,14 @@ def results(
             offered = [e.codigo for e in client.listar_eventos()]
             if warning := _unknown("event code", evento, offered):
                 _warn(warning, as_json)
-        if as_json:
-            click.echo("[", nl=False)
+        opened = False  # "[" only once the first page came back, so an error leaves no output
         for pagina in client.paginas_resultados(
             evento=evento, dia=dia, situacao=situacao, transaction_id=transaction_id,
             page_size=page_size, start_page=start_page,
         ):
+            if as_json and not opened:
+                click.echo("[", nl=False)
+                opened = True
             if pagina.total_paginas and pagina.total_paginas > 1 and err.is_terminal:
                 err.print(f"page {pagina.numero}/{pagina.total_paginas}", end="\r")
             for r in pagina.itens:
@@ -204,7 +206,7 @@ def results(
             if limit is not None and count >= limit:
                 break
     if as_json:
-        click.echo("\n]" if count else "]")
+        click.echo("\n]" if count else ("]" if opened else "[]"))
         return
     table.title = f"{count} results"
     _console().print(table)

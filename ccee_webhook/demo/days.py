@@ -12,6 +12,9 @@ stays up), so every one of CCEE's attempts is quarantined.
 from __future__ import annotations
 
 import time
+from datetime import datetime
+
+from rich.progress import Progress, TaskID
 
 from ccee_webhook.demo.context import Context
 from ccee_webhook.demo.folder import DemoError
@@ -65,6 +68,14 @@ def history(ctx: Context) -> None:
     )
 
 
+def _ticks_until(ctx: Context, until: datetime, progress: Progress, task: TaskID) -> None:
+    """Quiet hours: fast-forward in ticks (as the history), an hour per call."""
+    while (left := (until - ctx.admin.now()).total_seconds()) > 0:
+        ctx.admin.fast_forward(min(3600.0, left), tick_seconds=HISTORY_TICK_SECONDS)
+        done, info = _status(ctx)
+        progress.update(task, completed=done, info=info)
+
+
 def inject_invalid(ctx: Context) -> None:
     """Invalid callbacks while the receiver is up (and stays up): every one of CCEE's
     attempts reaches it and is quarantined, so the expected count is exact."""
@@ -86,6 +97,7 @@ def live_day(ctx: Context) -> None:
     total = (tl.end - tl.start).total_seconds() / 3600
     with ctx.progress() as progress:
         task = progress.add_task("CCEE days", total=total, info="")
+        _ticks_until(ctx, tl.live_from, progress, task)
         if restarted:  # no outage: the receiver is up for every attempt from the start
             inject_invalid(ctx)
         admin.set_scale(scale)
@@ -127,12 +139,13 @@ def live_day(ctx: Context) -> None:
                 )
                 admin.set_scale(scale)
                 continue
-            if now >= tl.end:
+            if now >= tl.live_until and outage_done and restarted:
                 admin.set_scale(0)
+                _ticks_until(ctx, tl.end, progress, task)
                 admin.generator(paused=True)
                 break
             # Poll often enough to meet the next milestone within a few CCEE minutes.
-            nxt = tl.end if outage_done and restarted else (
+            nxt = tl.live_until if outage_done and restarted else (
                 tl.outage_start if not outage_done else tl.outage_end
             )
             real = (nxt - now).total_seconds() / max(scale, 1e-9)

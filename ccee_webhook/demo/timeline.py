@@ -1,8 +1,8 @@
 """The demo's options and its CCEE calendar: which days, when the outage, when it ends.
 
 The run covers `days` CCEE days ending at today's midnight (São Paulo). All but the last are
-history, replayed quickly in ticks of CCEE time; the last is the live day, run in accelerated
-real time, with the receiver outage from 09:00.
+history, replayed quickly in ticks of CCEE time; the last is the live day, whose hours around
+the receiver outage (from 09:00) run in accelerated real time, the quiet hours in ticks.
 """
 
 from __future__ import annotations
@@ -70,6 +70,16 @@ class Timeline:
     @property
     def outage_end(self) -> datetime:
         return self.outage_start + self.outage
+
+    @property
+    def live_from(self) -> datetime:
+        """Accelerated real time starts an hour before the outage (ticks before)."""
+        return self.outage_start - timedelta(hours=1)
+
+    @property
+    def live_until(self) -> datetime:
+        """...and ends two hours after the receiver is back (ticks after, to midnight)."""
+        return min(self.end, self.outage_end + timedelta(hours=2))
 
     @property
     def has_outage(self) -> bool:

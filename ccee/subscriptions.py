@@ -3,8 +3,8 @@
 ```yaml
 perfil: "88888"              # optional: refuse to run against another codigoPerfilAgente
 preferencias:
-  CONTRATO.REGISTRADO: https://receiver.example.com/ccee/${CCEE_WEBHOOK_TOKEN}
-  MONTANTE_ENERGIA.VALIDADO: https://receiver.example.com/ccee/${CCEE_WEBHOOK_TOKEN}
+  CONTRATO.REGISTRADO: https://receiver.example.com/ccee/${RECEIVER_TOKEN}
+  MONTANTE_ENERGIA.VALIDADO: https://receiver.example.com/ccee/${RECEIVER_TOKEN}
 ```
 `${VAR}` is read from the environment so the token stays out of the file; every value taken
 from the environment (and every receiver token in `CCEE_WEBHOOK_TOKENS`) is redacted wherever

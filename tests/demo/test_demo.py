@@ -28,10 +28,10 @@ import duckdb
 import pytest
 
 RETIRED_CODE = "CONTRATO.CANCELAMENTO_VALIDADO"
-DEMO_TIMEOUT = 420
+DEMO_TIMEOUT = 900  # a bound, not a benchmark: 2 shared cores can be very busy
 #: the repository root: the demo runs there, as the README tells a new user to
 REPO = Path(__file__).resolve().parents[2]
-DAYS = 3
+DAYS = 2
 
 
 def _command() -> list[str]:

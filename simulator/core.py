@@ -27,6 +27,9 @@ from simulator.retry import CCEE_RETRY, RedeliveryRule
 from simulator.soap_service import SoapService
 from simulator.store import Database
 
+#: event-loop turns given to the generator after each clock jump of a fast-forward
+_SETTLE_TURNS = 20
+
 
 class SimulatorConfig(msgspec.Struct):
     participants: list[Participant]
@@ -163,7 +166,10 @@ class Simulator:
                 self.clock.advance_to(nxt)
                 continue
             self.clock.advance_to(stop)
-            await asyncio.sleep(0)  # let the generator emit the arrivals up to `stop`
+            # Let the generator emit the arrivals up to `stop` before waiting for the
+            # dispatcher (each wake-up is a few loop turns away): they go out in this tick.
+            for _ in range(_SETTLE_TURNS):
+                await asyncio.sleep(0)
             await self.dispatcher.wait_idle()
             if stop >= target:
                 return self.clock.now()

@@ -134,3 +134,21 @@ def test_free_running_clock_counts_the_same(tmp_path: object, receiver: Receiver
         for a in attempts:  # never early, and on the 5-minute grid
             assert a.enviada_em >= a.agendada_em
             assert a.agendada_em == n.data_origem + a.numero * FIVE
+
+
+def test_fast_forward_in_ticks_keeps_the_retry_rule(
+    sim: RunningSimulator, receiver: Receiver
+) -> None:
+    """Ticks (the demo's history replay): each attempt goes out at the end of the tick that
+    holds its due time, never before it and less than a tick after; still 289 attempts."""
+    tick = timedelta(minutes=7)
+    receiver.respond = lambda n: 503
+    sim.subscribe(PERFIL, "CONTRATO.VALIDADO", receiver.url)
+    (tx,) = sim.inject("CONTRATO.VALIDADO")
+    sim.fast_forward(timedelta(hours=25), tick=tick)
+    attempts = sim.attempts(tx)
+    assert [a.agendada_em for a in attempts] == [T0 + k * FIVE for k in range(289)]
+    assert all(a.agendada_em <= a.enviada_em < a.agendada_em + tick for a in attempts[1:])
+    assert all((a.enviada_em - T0) % tick == timedelta(0) for a in attempts[1:])
+    assert receiver.count == 289
+    assert sim.notification(tx).situacao == SITUACAO_EXPIRADO  # type: ignore[union-attr]

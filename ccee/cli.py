@@ -6,12 +6,13 @@ URLs are redacted, passwords only come from the environment or files.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 import msgspec
@@ -19,19 +20,11 @@ from rich.console import Console
 from rich.table import Table
 
 from ccee.config import select_profile
+from ccee.contract import SITUACAO_AGUARDANDO, SITUACAO_EXPIRADO, SITUACAO_NOTIFICADO
 from ccee.errors import AuthError, CCEEError
 from ccee.models import EventoNotificacao, ResultadoNotificacao
-from ccee.subscriptions import (
-    Desejada,
-    Mudanca,
-    Plano,
-    Redactor,
-    SubscriptionsError,
-    apply_plan,
-    expand,
-    load_desired,
-    make_plan,
-)
+from ccee.subscriptions import Mudanca, Redactor, SubscriptionsError, expand, sync
+from settings import SettingsError
 
 if TYPE_CHECKING:  # zeep and friends load only when a command talks to CCEE
     from ccee.client import CCEEClient
@@ -39,6 +32,8 @@ if TYPE_CHECKING:  # zeep and friends load only when a command talks to CCEE
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_SUBSCRIPTIONS_FILE = "ccee-subscriptions.yaml"
+#: delivery states CCEE's results use (EXPIRADO is ours: CCEE has not published its name)
+SITUACOES = (SITUACAO_NOTIFICADO, SITUACAO_AGUARDANDO, SITUACAO_EXPIRADO)
 
 
 def _console() -> Console:
@@ -46,19 +41,51 @@ def _console() -> Console:
     return Console(width=None if sys.stdout.isatty() else 240, highlight=False)
 
 
+class JsonError(click.ClickException):
+    """An error of a `--json` command: `{"error": {"type", "message"}}` on stderr, exit 1."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        doc = {"error": {"type": self.kind, "message": self.format_message()}}
+        click.echo(msgspec.json.encode(doc).decode(), err=True)
+
+
 def _errors(fn: F) -> F:
-    """Turn client errors into one readable line and exit code 1 (never a traceback)."""
+    """Turn client errors into one readable line and exit code 1 (never a traceback); with
+    `--json`, the error is a JSON object on stderr so scripts can parse it too."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except AuthError as exc:
-            raise click.ClickException(f"authentication refused: {exc}") from None
-        except (CCEEError, SubscriptionsError, ValueError) as exc:
-            raise click.ClickException(str(exc)) from None
+        except (CCEEError, SubscriptionsError, SettingsError, ValueError) as exc:
+            message = f"authentication refused: {exc}" if isinstance(exc, AuthError) else str(exc)
+            if kwargs.get("as_json"):
+                raise JsonError(message, type(exc).__name__) from None
+            raise click.ClickException(message) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _warn(message: str, as_json: bool) -> None:
+    """A warning on stderr (JSON with --json), never mixed into the command's output."""
+    if as_json:
+        click.echo(msgspec.json.encode({"warning": message}).decode(), err=True)
+    else:
+        click.echo(f"warning: {message}", err=True)
+
+
+def _unknown(kind: str, value: str, known: Iterable[str]) -> str | None:
+    """A warning naming the closest known values when `value` is not one of `known`."""
+    known = sorted(set(known))
+    if value in known:
+        return None
+    close = difflib.get_close_matches(value, known, n=3, cutoff=0.6)
+    hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(known)}"
+    return f"CCEE knows no {kind} {value!r} ({hint}); the filter matches nothing CCEE sends"
 
 
 def _common(fn: F) -> F:
@@ -128,7 +155,7 @@ def events(
     "--dia", help="Day (YYYY-MM-DD; we read it as the São Paulo calendar day of dataOrigem)."
 )
 @click.option("--evento", help="Event code, e.g. CONTRATO.REGISTRADO.")
-@click.option("--situacao", help="NOTIFICADO, AGUARDANDO_NOTIFICACAO, ...")
+@click.option("--situacao", help=f"Delivery state: {', '.join(SITUACOES)}.")
 @click.option("--transaction-id", help="One notification's transactionId.")
 @click.option("--page-size", type=click.IntRange(1, 1000), default=50, show_default=True)
 @click.option(
@@ -170,9 +197,14 @@ def results(
         "destino",
         "invalidos",
     )
+    if situacao is not None and (warning := _unknown("situacao", situacao, SITUACOES)):
+        _warn(warning, as_json)
     with _client(perfil, timeout) as client:
-        if as_json:
-            click.echo("[", nl=False)
+        if evento is not None:
+            offered = [e.codigo for e in client.listar_eventos()]
+            if warning := _unknown("event code", evento, offered):
+                _warn(warning, as_json)
+        opened = False  # "[" only once the first page came back, so an error leaves no output
         for pagina in client.paginas_resultados(
             evento=evento,
             dia=dia,
@@ -181,6 +213,9 @@ def results(
             page_size=page_size,
             start_page=start_page,
         ):
+            if as_json and not opened:
+                click.echo("[", nl=False)
+                opened = True
             if pagina.total_paginas and pagina.total_paginas > 1 and err.is_terminal:
                 err.print(f"page {pagina.numero}/{pagina.total_paginas}", end="\r")
             for r in pagina.itens:
@@ -205,7 +240,7 @@ def results(
             if limit is not None and count >= limit:
                 break
     if as_json:
-        click.echo("\n]" if count else "]")
+        click.echo("\n]" if count else ("]" if opened else "[]"))
         return
     table.title = f"{count} results"
     _console().print(table)
@@ -286,33 +321,14 @@ def prefs_delete(codigo: str, perfil: str | None, timeout: float) -> None:
 
 
 _file_argument = click.argument(
-    "file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_SUBSCRIPTIONS_FILE,
+    "file", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_SUBSCRIPTIONS_FILE,
+    required=False,
 )
 _keep_option = click.option(
     "--keep-extra",
     is_flag=True,
     help="Do not delete preferences that exist at CCEE but are absent from FILE.",
 )
-
-
-def _plan_for(
-    file: Path, perfil: str | None, timeout: float, keep_extra: bool
-) -> tuple[CCEEClient, list[Desejada], Plano]:
-    desired, file_perfil, secrets = load_desired(file)
-    profile = select_profile(perfil)
-    if file_perfil is not None and profile.codigo is not None and file_perfil != profile.codigo:
-        raise SubscriptionsError(
-            f"{file} is for codigoPerfilAgente {file_perfil}, but the selected profile is "
-            f"{profile.codigo}; choose the right one with --perfil"
-        )
-    from ccee.client import CCEEClient
-
-    client = CCEEClient(profile, timeout=timeout)
-    current = {p.evento_notificacao: p.endereco_destino for p in client.listar_preferencias()}
-    redact = _redactor(secrets)
-    return client, desired, make_plan(desired, current, redact, delete_extra=not keep_extra)
 
 
 def _print_plan(mudancas: list[Mudanca], title: str) -> None:
@@ -332,9 +348,11 @@ def _print_plan(mudancas: list[Mudanca], title: str) -> None:
 def prefs_plan(
     file: Path, keep_extra: bool, as_json: bool, perfil: str | None, timeout: float
 ) -> None:
-    """Show what `apply` would change: add / update / delete / unchanged (no change made)."""
-    client, _, plano = _plan_for(file, perfil, timeout, keep_extra)
-    client.close()
+    """Show what `apply` would change: add / update / delete / unchanged (no change made).
+
+    FILE is a subscriptions YAML file (default: ./ccee-subscriptions.yaml).
+    """
+    plano = sync(file, perfil=perfil, timeout=timeout, keep_extra=keep_extra).plano
     if as_json:
         _print_json({"mudancas": plano.mudancas, "resumo": plano.summary()})
         return
@@ -352,32 +370,24 @@ def prefs_apply(
 ) -> None:
     """Make CCEE's preferences match FILE. Idempotent: a second run changes nothing.
 
-    Refuses, before any change, event codes that listarEventoNotificacao does not offer.
+    FILE is a subscriptions YAML file (default: ./ccee-subscriptions.yaml). Refuses, before
+    any change, event codes that listarEventoNotificacao does not offer.
     """
-    client, desired, plano = _plan_for(file, perfil, timeout, keep_extra)
-    with client:
-        if not plano.has_changes:
-            if as_json:
-                _print_json({"aplicadas": [], "resumo": plano.summary()})
-            else:
-                click.echo(f"nothing to change ({plano.summary()})")
-            return
-        offered = [e.codigo for e in client.listar_eventos()]
-        done = apply_plan(
-            client,
-            plano,
-            desired,
-            offered,
-            on_change=None
-            if as_json
-            else lambda m, msg: click.echo(f"{m.acao:<9} {m.codigo}: {msg}"),
-        )
+    done = sync(
+        file, perfil=perfil, timeout=timeout, keep_extra=keep_extra, apply=True,
+        on_change=None if as_json else lambda m, msg: click.echo(f"{m.acao:<9} {m.codigo}: {msg}"),
+    )
+    plano = done.plano
+    if not plano.has_changes:
+        if as_json:
+            _print_json({"aplicadas": [], "resumo": plano.summary()})
+        else:
+            click.echo(f"nothing to change ({plano.summary()})")
+        return
     if as_json:
-        _print_json(
-            {
-                "aplicadas": [{"mudanca": m, "mensagem": msg} for m, msg in done],
-                "resumo": plano.summary(),
-            }
-        )
+        _print_json({
+            "aplicadas": [{"mudanca": m, "mensagem": msg} for m, msg in done.aplicadas],
+            "resumo": plano.summary(),
+        })
     else:
         click.echo(f"applied: {plano.summary()}")

@@ -298,7 +298,8 @@ class CCEEClient:
             result = method(_soapheaders=self._soap_headers(page, size), **body)
         except zeep.exceptions.Fault as exc:
             raise fault_from_parts(
-                exc.detail, exc.code, exc.message, exc.actor, perfil=self.profile.codigo
+                exc.detail, exc.code, exc.message, exc.actor, perfil=self.profile.codigo,
+                usuario=self.profile.username,
             ) from None
         except zeep.exceptions.TransportError as exc:
             raise CCEETransportError(
@@ -315,7 +316,9 @@ class CCEEClient:
     def _read_listing(
         self, operation: str, response: requests.Response
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        fault = parse_fault(response.content, perfil=self.profile.codigo)
+        fault = parse_fault(
+            response.content, perfil=self.profile.codigo, usuario=self.profile.username
+        )
         if fault is not None:
             raise fault
         if response.status_code != 200:

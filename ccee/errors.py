@@ -29,6 +29,7 @@ class CCEEFault(CCEEError):
         faultstring: str | None = None,
         faultactor: str | None = None,
         perfil: str | None = None,
+        usuario: str | None = None,
     ) -> None:
         self.error_code = error_code
         self.message = message
@@ -39,6 +40,7 @@ class CCEEFault(CCEEError):
         self.faultstring = faultstring
         self.faultactor = faultactor
         self.perfil = perfil
+        self.usuario = usuario
         super().__init__(self._describe())
 
     # CCEE's spelling, for callers that think in the WSDL's names.
@@ -65,20 +67,10 @@ class CCEEFault(CCEEError):
         # Keyword-only fields survive pickling (multiprocessing, Dagster).
         return (
             _rebuild_fault,
-            (
-                type(self),
-                self.error_code,
-                self.message,
-                self.uri,
-                self.transaction_id,
-                dict(
-                    element=self.element,
-                    faultcode=self.faultcode,
-                    faultstring=self.faultstring,
-                    faultactor=self.faultactor,
-                    perfil=self.perfil,
-                ),
-            ),
+            (type(self), self.error_code, self.message, self.uri, self.transaction_id,
+             dict(element=self.element, faultcode=self.faultcode, faultstring=self.faultstring,
+                  faultactor=self.faultactor, perfil=self.perfil,
+                  usuario=self.usuario)),
         )
 
 
@@ -94,13 +86,24 @@ def _rebuild_fault(
 
 
 class AuthError(CCEEFault):
-    """securityFault (errorCode 2001): credentials refused or a profile the user may not act for."""
+    """securityFault (errorCode 2001): credentials refused or a profile the user may not act for.
+
+    CCEE does not say which of the three it refused, so the message names all three and the
+    user and profile that were sent (never the password), with where each is configured."""
 
     def _describe(self) -> str:
         base = super()._describe()
+        used = []
+        if self.usuario:
+            used.append(f"user {self.usuario!r}")
         if self.perfil:
-            return f"CCEE refused profile (codigoPerfilAgente) {self.perfil!r}: {base}"
-        return base
+            used.append(f"profile (codigoPerfilAgente) {self.perfil!r}")
+        sent = f"; sent {' and '.join(used)} with a password (not shown)" if used else ""
+        return (
+            f"user, password or profile refused by CCEE{sent}. Check CCEE_WEBHOOK_USERNAME, "
+            "CCEE_WEBHOOK_PASSWORD and CCEE_WEBHOOK_PERFIL (or the profile's [perfis.*] "
+            f"entry in ccee-webhook.toml) and that the user may act for that profile. {base}"
+        )
 
 
 class InvalidParametersError(CCEEFault):

@@ -68,10 +68,12 @@ def fault_from_parts(
     faultactor: str | None = None,
     *,
     perfil: str | None = None,
+    usuario: str | None = None,
 ) -> CCEEFault:
     """Build the typed fault from a `detail` element and the SOAP fault fields.
 
-    `perfil` (the codigoPerfilAgente sent) lets an auth error say which profile was refused.
+    `perfil` (the codigoPerfilAgente sent) and `usuario` (the WS-Security user) let an auth
+    error say what was refused.
     """
     fm = None
     if detail is not None:
@@ -107,10 +109,13 @@ def fault_from_parts(
         faultstring=faultstring,
         faultactor=faultactor,
         perfil=perfil,
+        usuario=usuario,
     )
 
 
-def parse_fault(xml: bytes, *, perfil: str | None = None) -> CCEEFault | None:
+def parse_fault(
+    xml: bytes, *, perfil: str | None = None, usuario: str | None = None
+) -> CCEEFault | None:
     """The typed fault in a SOAP envelope, or None when the body holds no Fault (or no XML)."""
     try:
         root = etree.fromstring(xml, safe_parser())
@@ -125,4 +130,5 @@ def parse_fault(xml: bytes, *, perfil: str | None = None) -> CCEEFault | None:
         _text(fault.find("faultstring")),
         _text(fault.find("faultactor")),
         perfil=perfil,
+        usuario=usuario,
     )

@@ -3,8 +3,8 @@
 ```yaml
 perfil: "88888"              # optional: refuse to run against another codigoPerfilAgente
 preferencias:
-  CONTRATO.REGISTRADO: https://receiver.example.com/ccee/${CCEE_WEBHOOK_TOKEN}
-  MONTANTE_ENERGIA.VALIDADO: https://receiver.example.com/ccee/${CCEE_WEBHOOK_TOKEN}
+  CONTRATO.REGISTRADO: https://receiver.example.com/ccee/${RECEIVER_TOKEN}
+  MONTANTE_ENERGIA.VALIDADO: https://receiver.example.com/ccee/${RECEIVER_TOKEN}
 ```
 `${VAR}` is read from the environment so the token stays out of the file; every value taken
 from the environment (and every receiver token in `CCEE_WEBHOOK_TOKENS`) is redacted wherever
@@ -13,11 +13,12 @@ a URL is shown.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgspec
@@ -26,11 +27,16 @@ import yaml
 from ccee.mensagem import is_event_code
 from settings import TOKENS_ENV, SettingsError, tokens_from_env
 
+if TYPE_CHECKING:  # zeep loads only when a plan is made against CCEE
+    from ccee.client import CCEEClient
+
 _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECRET_QUERY_KEYS = re.compile(r"token|key|secret|senha|password|sig", re.IGNORECASE)
 _SECRET_ENV_NAME = re.compile(r"TOKEN|SECRET", re.IGNORECASE)
 _TOKEN_SEGMENT = re.compile(r"[A-Za-z0-9_\-.~]{16,}")
 REDACTED = "***"
+#: the keys a subscriptions file may have at its top level
+FILE_KEYS = ("perfil", "preferencias")
 
 
 def _looks_random(segment: str) -> bool:
@@ -167,7 +173,13 @@ def load_desired(
     if not isinstance(data, dict):
         raise SubscriptionsError(f"{path}: expected a mapping with 'preferencias'")
     perfil = data.get("perfil")
-    prefs = data.get("preferencias", {} if "perfil" in data else data)
+    structured = any(k in data for k in FILE_KEYS)
+    if structured:
+        _refuse_unknown_keys(path, data)
+    elif data and not any(isinstance(k, str) and is_event_code(k) for k in data):
+        # Neither the documented layout nor a bare code → URL mapping: most likely a typo.
+        _refuse_unknown_keys(path, data)
+    prefs = data.get("preferencias", {}) if structured else data
     if prefs is None:
         prefs = {}
     if not isinstance(prefs, dict):
@@ -187,6 +199,20 @@ def load_desired(
         secrets.extend(used)
         desired.append(Desejada(codigo=codigo, template=template.strip(), url=url))
     return desired, (str(perfil) if perfil is not None else None), secrets
+
+
+def _refuse_unknown_keys(path: Path, data: Mapping[object, object]) -> None:
+    unknown = [k for k in data if k not in FILE_KEYS]
+    if not unknown:
+        return
+    hints = []
+    for k in unknown:
+        close = difflib.get_close_matches(str(k), FILE_KEYS, n=1, cutoff=0.5)
+        hints.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    raise SubscriptionsError(
+        f"{path}: unknown key(s) {', '.join(hints)}; a subscriptions file has "
+        f"{' and '.join(repr(k) for k in FILE_KEYS)} (event code → URL under 'preferencias')"
+    )
 
 
 def make_plan(
@@ -260,3 +286,58 @@ def apply_plan(
         if on_change is not None:
             on_change(m, msg)
     return done
+
+
+class Sincronizacao(msgspec.Struct, frozen=True):
+    """What `sync` found and did: the plan, the changes applied (empty for a plan only)."""
+
+    plano: Plano
+    aplicadas: list[tuple[Mudanca, str]]
+    #: event codes CCEE offers (listed only when something had to be applied)
+    oferecidos: list[str]
+    perfil: str | None
+
+
+def sync(
+    file: Path,
+    *,
+    perfil: str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 30.0,
+    keep_extra: bool = False,
+    apply: bool = False,
+    on_change: Callable[[Mudanca, str], None] | None = None,
+    client: CCEEClient | None = None,
+) -> Sincronizacao:
+    """`prefs plan` (apply=False) and `prefs apply` (apply=True) of a subscriptions file.
+
+    The one implementation of subscriptions as code: the CLI and the demo both call it.
+    Reads the file (resolving `${VAR}` from `env`), selects the profile, diffs CCEE's current
+    preferences against the file and, when `apply`, executes the plan (codes CCEE does not
+    offer are refused before any change). `client` reuses an open client.
+    """
+    from ccee.client import CCEEClient
+    from ccee.config import select_profile
+
+    env = os.environ if env is None else env
+    desired, file_perfil, secrets = load_desired(file, env=env)
+    profile = select_profile(perfil, env=env) if client is None else client.profile
+    if file_perfil is not None and profile.codigo is not None and file_perfil != profile.codigo:
+        raise SubscriptionsError(
+            f"{file} is for codigoPerfilAgente {file_perfil}, but the selected profile is "
+            f"{profile.codigo}; choose the right one with --perfil"
+        )
+    own = client is None
+    active = CCEEClient(profile, timeout=timeout) if client is None else client
+    try:
+        current = {p.evento_notificacao: p.endereco_destino for p in active.listar_preferencias()}
+        redact = Redactor.from_env(env, secrets)
+        plano = make_plan(desired, current, redact, delete_extra=not keep_extra)
+        if not apply or not plano.has_changes:
+            return Sincronizacao(plano, [], [], profile.codigo)
+        offered = [e.codigo for e in active.listar_eventos()]
+        done = apply_plan(active, plano, desired, offered, on_change=on_change)
+        return Sincronizacao(plano, done, offered, profile.codigo)
+    finally:
+        if own:
+            active.close()

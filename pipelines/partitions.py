@@ -1,18 +1,37 @@
 """Day partitions on CCEE's calendar as we read it (America/Sao_Paulo: CCEE does not publish
 which calendar `periodo/dia` follows), 1:1 with the lake's `dt=` folders.
 
+They start where the data starts, so Dagster's UI shows days materialized rather than years
+of missing ones: the configured `partitions_start` (`$CCEE_WEBHOOK_PARTITIONS_START` or the
+TOML file), else the lake's first `dt=` folder, else today; read when the definitions load.
 `end_offset=1` makes today's (still filling) partition addressable, so the lake sensor can
 load today's deliveries as they land.
 """
 
-from datetime import date
+from __future__ import annotations
+
+from datetime import date, datetime
 
 import dagster as dg
 
-from settings import CCEE_TZ_NAME
+from ingest.lake_schema import NOTIFICACOES, QUARENTENA
+from pipelines.core.lake import partition_days
+from settings import CCEE_TZ, CCEE_TZ_NAME, data_dir, partitions_start
 
 TIMEZONE = CCEE_TZ_NAME
-START = "2024-01-01"
+
+
+def first_day() -> date:
+    """Configured start > the lake's first `dt=` day > today (São Paulo)."""
+    configured = partitions_start()
+    if configured is not None:
+        return configured
+    folder = data_dir()
+    lake = [d for t in (NOTIFICACOES, QUARENTENA) for d in partition_days(folder, t)[:1]]
+    return min(lake, default=datetime.now(CCEE_TZ).date())
+
+
+START = first_day().isoformat()
 
 daily = dg.DailyPartitionsDefinition(start_date=START, timezone=TIMEZONE, end_offset=1)
 

@@ -9,7 +9,13 @@ This package depends on no part of the product; every part may use it.
 """
 
 from settings.alerts import AlertSettings, alert_settings
-from settings.calendar import CCEE_TZ, CCEE_TZ_NAME, ccee_day
+from settings.calendar import (
+    CCEE_TZ,
+    CCEE_TZ_NAME,
+    PARTITIONS_START_ENV,
+    ccee_day,
+    partitions_start,
+)
 from settings.config_file import (
     CONFIG_ENV,
     DEFAULT_CONFIG_FILE,
@@ -48,6 +54,7 @@ __all__ = [
     "DEFAULT_MAX_BODY",
     "DEFAULT_PUBLISH_AFTER_MS",
     "ENV_PREFIX",
+    "PARTITIONS_START_ENV",
     "TOKENS_ENV",
     "TOKENS_FILE_ENV",
     "AlertSettings",
@@ -63,6 +70,7 @@ __all__ = [
     "load_config_file",
     "parse_size",
     "parse_tokens",
+    "partitions_start",
     "receiver_settings",
     "reports_dir",
     "tokens_from_env",

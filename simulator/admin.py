@@ -28,6 +28,9 @@ class ClockUpdate(msgspec.Struct):
 
 class FastForward(msgspec.Struct):
     seconds: float
+    #: jump this many CCEE seconds at a time, deliveries due within a tick going out together
+    #: at its end (None: stop at every due delivery, exact timestamps)
+    tick_seconds: float | None = None
 
 
 class InjectEvent(msgspec.Struct):
@@ -77,7 +80,10 @@ def admin_controller(sim: Simulator) -> type[Controller]:
         async def fast_forward(self, data: JSONBody[FastForward]) -> dict[str, object]:
             if data.seconds < 0:
                 raise ValueError("seconds must be >= 0")
-            await sim.fast_forward(timedelta(seconds=data.seconds))
+            if data.tick_seconds is not None and data.tick_seconds <= 0:
+                raise ValueError("tick_seconds must be > 0")
+            tick = None if data.tick_seconds is None else timedelta(seconds=data.tick_seconds)
+            await sim.fast_forward(timedelta(seconds=data.seconds), tick)
             return sim.clock_info()
 
         @post("/events", status_code=201)

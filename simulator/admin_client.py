@@ -69,9 +69,12 @@ class SimAdmin:
     ) -> None:
         self._send("POST", "/generator", {"paused": paused, "events_per_hour": events_per_hour})
 
-    def fast_forward(self, seconds: float) -> datetime:
-        """Advance CCEE time, letting every delivery due on the way happen (discrete steps)."""
-        info = self._send("POST", "/fast-forward", {"seconds": seconds})
+    def fast_forward(self, seconds: float, tick_seconds: float | None = None) -> datetime:
+        """Advance CCEE time, letting every delivery due on the way happen: exact discrete
+        steps, or `tick_seconds` at a time (deliveries due within a tick go out at its end)."""
+        info = self._send(
+            "POST", "/fast-forward", {"seconds": seconds, "tick_seconds": tick_seconds}
+        )
         return datetime.fromisoformat(info["now"])
 
     # -- faults and events -----------------------------------------------------------------

@@ -144,8 +144,10 @@ class RunningSimulator:
         """Set a preference directly (tests that are not about the SOAP API)."""
         self.call(self.sim.preferences.incluir, perfil, codigo, url, self.sim.clock.now())
 
-    def fast_forward(self, delta: timedelta, timeout: float | None = 120.0) -> datetime:
-        return self.run(self.sim.fast_forward(delta), timeout)
+    def fast_forward(
+        self, delta: timedelta, timeout: float | None = 120.0, tick: timedelta | None = None
+    ) -> datetime:
+        return self.run(self.sim.fast_forward(delta, tick), timeout)
 
     def wait_idle(self, timeout: float | None = 60.0) -> None:
         self.run(self.sim.dispatcher.wait_idle(), timeout)

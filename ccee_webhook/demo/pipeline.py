@@ -2,9 +2,11 @@
 
 Runs go to a Dagster instance in the demo folder (`DAGSTER_HOME=<demo>/dagster_home`), so
 `dg dev` opened on that folder afterwards shows the demo's runs, materializations and checks.
-The day-partitioned assets run as ONE run over the partition range (their backfill policy is
-single-run): `sla_entrega` matches CCEE's day D against lake days D and D+1, so every lake day
-must be loaded before any SLA day is computed, which a single range run guarantees.
+Every day-partitioned asset (found in the definitions, so new ones join without a change
+here) runs as ONE run over the partition range (their backfill policy is single-run):
+`sla_entrega` matches CCEE's day D against lake days D and D+1, so every lake day must be
+loaded before any SLA day is computed, which a single range run guarantees. The assets
+without partitions (the reports) run next, in a second run.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from pathlib import Path
 
 import msgspec
 
-#: the day-partitioned assets, in the order a reader expects them
-PARTITIONED = (
+#: day-partitioned assets the demo relies on (the run covers every partitioned asset)
+REQUIRED = (
     "notificacoes",
     "metadados",
     "quarentena",
@@ -60,7 +62,7 @@ def materialize(
     last: date,
     on_step: Callable[[str], None] | None = None,
 ) -> tuple[RunReport, RunReport]:
-    """Every partitioned asset over [first, last] in one run, then every report asset.
+    """Every partitioned asset over [first, last] in one run, then every other asset.
 
     Reads `CCEE_WEBHOOK_*` and `DAGSTER_HOME` from the environment (the caller scopes them).
     """
@@ -72,28 +74,40 @@ def materialize(
     try:
         defs = load_defs()
         job = defs.resolve_implicit_global_asset_job_def()
-        all_keys = {k.to_user_string() for k in defs.resolve_all_asset_keys()}
-        missing = [k for k in PARTITIONED if k not in all_keys]
+        graph = defs.resolve_asset_graph()
+        keys = [k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable]
+        partitioned = sorted(
+            k.to_user_string() for k in keys if graph.get(k).partitions_def is not None
+        )
+        others = sorted(k.to_user_string() for k in keys if graph.get(k).partitions_def is None)
+        missing = [k for k in REQUIRED if k not in partitioned]
         if missing:
             raise PipelineError(f"the Dagster definitions lack asset(s) {', '.join(missing)}")
-        reports = sorted(k for k in all_keys if k.startswith("report_"))
         tags = {
             "dagster/asset_partition_range_start": first.isoformat(),
             "dagster/asset_partition_range_end": last.isoformat(),
             "ccee-webhook/origem": "demo",
         }
         if on_step:
-            on_step(f"{len(PARTITIONED)} assets × days {first} … {last}")
-        tables = _run(job, instance, list(PARTITIONED), tags)
+            on_step(f"{len(partitioned)} assets × days {first} … {last}")
+        # A week of results in a few large pages (the simulator allows 500, like the CLI's
+        # `results --page-size`), instead of the production default's many small ones.
+        tables = _run(job, instance, partitioned, tags, {"ccee": {"config": {"page_size": 500}}})
         if on_step:
-            on_step(f"{len(reports)} HTML reports")
-        html = _run(job, instance, reports, {"ccee-webhook/origem": "demo"})
+            on_step(f"{len(others)} assets without partitions (the reports)")
+        html = _run(job, instance, others, {"ccee-webhook/origem": "demo"})
     finally:
         instance.dispose()
     return tables, html
 
 
-def _run(job: object, instance: object, keys: list[str], tags: dict[str, str]) -> RunReport:
+def _run(
+    job: object,
+    instance: object,
+    keys: list[str],
+    tags: dict[str, str],
+    resources: dict[str, object] | None = None,
+) -> RunReport:
     import dagster as dg
 
     assert isinstance(job, dg.JobDefinition)
@@ -105,7 +119,10 @@ def _run(job: object, instance: object, keys: list[str], tags: dict[str, str]) -
         tags=tags,
         raise_on_error=False,
         # Progress is the demo's own display; Dagster's event log stays in its instance.
-        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+        run_config={
+            "loggers": {"console": {"config": {"log_level": "ERROR"}}},
+            **({"resources": resources} if resources else {}),
+        },
     )
     seconds = time.perf_counter() - t0
     if not result.success:

@@ -8,6 +8,7 @@ written as JSON (`--json-summary`) for scripts and the end-to-end test.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -72,8 +73,11 @@ class Summary(msgspec.Struct, frozen=True):
     simulator_db: str
     logs: str
     dagster_home: str
+    #: CCEE days generated (all but the last replayed quickly; the last ran live)
     dias: list[str]
     particoes: list[str]
+    #: the first day partition of the demo's Dagster definitions (its TOML file)
+    inicio_particoes: str
     #: CCEE seconds per real second while the day ran
     escala: float
     ccee: CceeSide
@@ -84,6 +88,8 @@ class Summary(msgspec.Struct, frozen=True):
     segundos: dict[str, float]
     #: True when --keep added this run to an earlier one (warehouse figures are cumulative)
     acumulado: bool = False
+    #: the demo's TOML file (data folder, partitions start), for the commands under "Next"
+    config: str = ""
     #: alerts raised by the rules (as of the outage, then of the end), "estado chave at: what"
     alertas: list[str] = msgspec.field(default_factory=list)
 
@@ -109,7 +115,8 @@ def read_warehouse(path: Path) -> WarehouseSide:
             "FROM sla_entrega"
         )
         lat = one(
-            "SELECT quantile_cont(s, 0.5), quantile_cont(s, 0.95), max(s) FROM ("
+            "SELECT round(quantile_cont(s, 0.5), 1), round(quantile_cont(s, 0.95), 1), "
+            "round(max(s), 1) FROM ("
             "SELECT (epoch_us(data_notificacao) - epoch_us(data_origem)) / 1e6 AS s "
             "FROM resultados_notificacao WHERE situacao = 'NOTIFICADO')"
         )
@@ -159,102 +166,156 @@ def _duration(seconds: float | None) -> str:
 
 
 def _rel(path: str) -> str:
-    """A path as the user would type it: relative to the current folder when inside it."""
-    p = Path(path)
+    """A path as the user would type it: `$PWD/…` when inside the current folder (so it is
+    absolute, as DAGSTER_HOME must be, and still short), else the absolute path."""
+    p = Path(path).resolve()
     try:
-        return str(p.resolve().relative_to(Path.cwd().resolve())) or "."
+        inside = p.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return shlex.quote(str(p))
+    return '"$PWD"' if str(inside) == "." else f'"$PWD"/{shlex.quote(str(inside))}'
+
+
+def _shown(path: str) -> str:
+    """A path for the eye (relative when inside the current folder)."""
+    p = Path(path).resolve()
+    try:
+        return str(p.relative_to(Path.cwd().resolve())) or "."
     except ValueError:
         return str(p)
 
 
-def render(s: Summary, console: Console) -> None:
-    c, w, i = s.ccee, s.armazem, s.injetado
-    table = Table(title="ccee-webhook demo: what happened", show_header=True, title_justify="left")
-    table.add_column("", style="bold")
-    table.add_column("figure", justify="right")
-    table.add_column("what it means")
-    table.add_row(
-        "sent", f"{c.notificacoes}",
-        f"notifications CCEE created ({c.tentativas} POST attempts, "
-        f"{c.tentativas_201} answered 201)",
-    )
-    table.add_row(
-        "received", f"{w.entregas}",
-        f"deliveries stored in the lake, for {w.notificacoes} distinct transactionIds",
-    )
-    table.add_row(
-        "deduplicated", f"{w.deduplicadas}",
-        f"repeat deliveries folded into one row ({c.respostas_201_perdidas} 201 answers "
-        "were lost on the way back, so CCEE re-sent)",
-    )
-    table.add_row(
-        "quarantined", f"{w.quarentena}",
-        f"rejected requests: {len(i.invalidos)} invalid callback(s), each re-sent by CCEE "
-        f"every 5 min for 24 h (expected {i.quarentena_esperada} from this run)",
-    )
-    table.add_row(
-        "expired", f"{c.expirado}",
-        f"EXPIRADO after {c.max_tentativas} attempts: {i.codigo_aposentado} still points at "
-        "a decommissioned receiver, plus the invalid callbacks",
-    )
-    table.add_row(
-        "delivered", f"{c.notificado}",
-        f"NOTIFICADO; delivery rate {w.taxa_entrega:.1%}" if w.taxa_entrega is not None
-        else "NOTIFICADO",
-    )
+#: One row of the summary table: (label, figure, what it means); None leaves the row out.
+Row = tuple[str, str, str] | None
+
+
+def _sent(s: Summary) -> Row:
+    c = s.ccee
+    return ("sent", f"{c.notificacoes}", f"notifications CCEE created over {len(s.dias)} CCEE "
+            f"day(s) ({c.tentativas} POST attempts, {c.tentativas_201} answered 201)")
+
+
+def _received(s: Summary) -> Row:
+    w = s.armazem
+    return ("received", f"{w.entregas}",
+            f"deliveries stored in the lake, for {w.notificacoes} distinct transactionIds")
+
+
+def _deduplicated(s: Summary) -> Row:
+    return ("deduplicated", f"{s.armazem.deduplicadas}",
+            f"repeat deliveries folded into one row ({s.ccee.respostas_201_perdidas} 201 "
+            "answers were lost on the way back, so CCEE re-sent)")
+
+
+def _quarantined(s: Summary) -> Row:
+    i = s.injetado
+    return ("quarantined", f"{s.armazem.quarentena}",
+            f"rejected requests: {len(i.invalidos)} invalid callback(s), each re-sent by CCEE "
+            f"every 5 min for 24 h (expected {i.quarentena_esperada} from this run)")
+
+
+def _expired(s: Summary) -> Row:
+    return ("expired", f"{s.ccee.expirado}",
+            f"EXPIRADO after {s.ccee.max_tentativas} attempts: {s.injetado.codigo_aposentado} "
+            "still points at a decommissioned receiver, plus the invalid callbacks")
+
+
+def _delivered(s: Summary) -> Row:
+    w = s.armazem
+    rate = f"; delivery rate {w.taxa_entrega:.1%}" if w.taxa_entrega is not None else ""
+    return ("delivered", f"{s.ccee.notificado}", f"NOTIFICADO{rate}")
+
+
+def _latency(s: Summary) -> Row:
+    w, i = s.armazem, s.injetado
     outage = (
         f"the receiver was down {i.outage_inicio} → {i.outage_fim} CCEE time, "
         f"{i.notificacoes_na_fila_ao_religar} waiting at restart"
         if i.outage_inicio != "-" else "no receiver outage"
     )
-    table.add_row(
-        "CCEE latency", f"p50 {_duration(w.latencia_ccee_p50_s)}",
-        f"p95 {_duration(w.latencia_ccee_p95_s)}, max {_duration(w.latencia_ccee_max_s)} "
-        f"(dataNotificacao − dataOrigem; {outage}; with CCEE time {s.escala:g}× faster, "
-        f"each real millisecond of delivery counts {s.escala / 1000:g} CCEE seconds)",
+    return ("CCEE latency", f"p50 {_duration(w.latencia_ccee_p50_s)}",
+            f"p95 {_duration(w.latencia_ccee_p95_s)}, max {_duration(w.latencia_ccee_max_s)} "
+            f"(dataNotificacao − dataOrigem; {outage}; the live day ran {s.escala:g}× faster "
+            "than real time, earlier days were replayed in 5-minute ticks)")
+
+
+def _sla(s: Summary) -> Row:
+    w = s.armazem
+    return ("SLA check", f"{w.sla_notificado_ausente_no_lago}",
+            "notifications CCEE reports delivered but absent from the lake "
+            f"(lake rows without a CCEE result: {w.sla_no_lago_sem_resultado})")
+
+
+#: The summary table, in order. A new figure is a `Summary` field (with a default) and one
+#: function here.
+ROWS: list[Callable[[Summary], Row]] = [
+    _sent, _received, _deduplicated, _quarantined, _expired, _delivered, _latency, _sla,
+]
+
+SLA_QUERY = (
+    "SELECT dia, evento_notificacao, notificacoes, notificado, expirado, "
+    "round(latencia_ccee_p95_s, 1) AS latencia_ccee_p95_s FROM sla_entrega ORDER BY ALL"
+)
+
+
+def next_steps(s: Summary) -> list[tuple[str, str]]:
+    """(comment, shell command) pairs printed under "Next": each runs as printed from the
+    folder the demo ran in, in one shell, in order (the first sets the environment)."""
+    data = _rel(s.data_dir)
+    config = _rel(s.config) if s.config else f"{data}/ccee-webhook.toml"
+    code = (
+        'import duckdb, os; duckdb.connect(os.environ["CCEE_WEBHOOK_DATA_DIR"] + '
+        f'"/warehouse.duckdb", read_only=True).sql("{SLA_QUERY}").show()'
     )
-    table.add_row(
-        "SLA check", f"{w.sla_notificado_ausente_no_lago}",
-        "notifications CCEE reports delivered but absent from the lake "
-        f"(lake rows without a CCEE result: {w.sla_no_lago_sem_resultado})",
-    )
+    return [
+        ("point this shell at the demo's data (its own settings file and Dagster instance):",
+         f"export CCEE_WEBHOOK_DATA_DIR={data} CCEE_WEBHOOK_CONFIG={config} "
+         f"DAGSTER_HOME={_rel(s.dagster_home)}"),
+        ("the assets, their runs and checks, in Dagster's UI (http://127.0.0.1:3000):",
+         "uv run dg dev"),
+        ("the HTML reports again, from the demo's warehouse:",
+         "uv run ccee-webhook report"),
+        ("the delivery-health dashboard (live, read-only):",
+         "uv run marimo run notebooks/delivery_health.py"),
+        ("ask the warehouse directly (DuckDB's Python API, read-only):",
+         f"uv run python -c {shlex.quote(code)}"),
+    ]
+
+
+def render(s: Summary, console: Console) -> None:
+    table = Table(title="ccee-webhook demo: what happened", show_header=True, title_justify="left")
+    table.add_column("", style="bold")
+    table.add_column("figure", justify="right")
+    table.add_column("what it means")
+    for row in ROWS:
+        line = row(s)
+        if line is not None:
+            table.add_row(*line)
     console.print(table)
     if s.acumulado:
         console.print(
             "[yellow]--keep:[/] the figures include the earlier demo runs kept in this folder"
         )
-    data = _rel(s.data_dir)
-    console.print(f"[bold]Warehouse[/]  {_rel(s.warehouse)}  (tables: {', '.join(w.tabelas)})")
-    console.print(f"[bold]Lake[/]       {_rel(s.lake)}")
+    w = s.armazem
+    console.print(
+        f"[bold]Days[/]       {s.dias[0]} … {s.dias[-1]} ({len(s.dias)} CCEE days; Dagster "
+        f"partitions {s.particoes[0]} … {s.particoes[-1]}, all materialized)"
+        if s.dias and s.particoes else "[bold]Days[/]       -"
+    )
+    console.print(f"[bold]Warehouse[/]  {_shown(s.warehouse)}  (tables: {', '.join(w.tabelas)})")
+    console.print(f"[bold]Lake[/]       {_shown(s.lake)}")
     for r in s.reports:
-        console.print(f"[bold]Report[/]     {_rel(r)}")
-    console.print(f"[bold]CCEE ledger[/] {_rel(s.simulator_db)}  (the simulator's SQLite)")
-    console.print(f"[bold]Logs[/]       {_rel(s.logs)}")
-    for line in s.alertas:
-        console.print(f"[bold]Alert[/]      {line}", soft_wrap=True)
+        console.print(f"[bold]Report[/]     {_shown(r)}")
+    console.print(f"[bold]CCEE ledger[/] {_shown(s.simulator_db)}  (the simulator's SQLite)")
+    console.print(f"[bold]Logs[/]       {_shown(s.logs)}")
+    for alert in s.alertas:
+        console.print(f"[bold]Alert[/]      {alert}", soft_wrap=True)
     if s.checks_falhos:
         console.print(f"[yellow]Dagster checks that did not pass:[/] {', '.join(s.checks_falhos)}")
     total = sum(s.segundos.values())
     phases = ", ".join(f"{k} {v:.1f} s" for k, v in s.segundos.items())
     console.print(f"[dim]wall time {total:.1f} s ({phases})[/]")
-    q = shlex.quote
     console.print("\n[bold]Next[/]")
-    console.print("  # the assets, their runs and checks, in Dagster's UI:", style="dim")
-    console.print(
-        f"  DAGSTER_HOME={q(_rel(s.dagster_home))} CCEE_WEBHOOK_DATA_DIR={q(data)} uv run dg dev",
-        soft_wrap=True, markup=False,
-    )
-    console.print("  # the delivery-health dashboard (live, read-only):", style="dim")
-    console.print(
-        f"  CCEE_WEBHOOK_DATA_DIR={q(data)} uv run marimo run notebooks/delivery_health.py",
-        soft_wrap=True, markup=False,
-    )
-    console.print("  # ask the warehouse directly (DuckDB, read-only):", style="dim")
-    sql = (
-        "SELECT dia, evento_notificacao, notificacoes, notificado, expirado, "
-        "latencia_ccee_p95_s FROM sla_entrega ORDER BY ALL"
-    )
-    wh = _rel(s.warehouse)
-    code = f'import duckdb; duckdb.connect("{wh}", read_only=True).sql("{sql}").show()'
-    shown = f"'{code}'" if "'" not in code and '"' not in wh else q(code)
-    console.print(f"  uv run python -c {shown}", soft_wrap=True, markup=False)
+    for comment, command in next_steps(s):
+        console.print(f"  # {comment}", style="dim", markup=False)
+        console.print(f"  {command}", soft_wrap=True, markup=False)

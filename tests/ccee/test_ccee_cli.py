@@ -211,6 +211,10 @@ def test_apply_refuses_codes_ccee_does_not_offer(server: RunningServer, tmp_path
          "UNSET_TOKEN_VAR"),
         ("perfil: '12'\npreferencias: {}\n", "is for codigoPerfilAgente 12"),
         ("a: [\n", "invalid YAML"),
+        ("preferences:\n  CONTRATO.REGISTRADO: https://a.example/x\n",
+         "unknown key(s) 'preferences' (did you mean 'preferencias'?)"),
+        ("perfil: '88888'\npreferencia:\n  CONTRATO.REGISTRADO: https://a.example/x\n",
+         "a subscriptions file has 'perfil' and 'preferencias'"),
     ],
 )
 def test_bad_subscription_files(
@@ -221,3 +225,53 @@ def test_bad_subscription_files(
     result = run(server, "prefs", "plan", str(file))
     assert result.exit_code == 1
     assert message in result.output
+
+
+def test_a_2001_fault_names_user_and_profile_never_the_password(server: RunningServer) -> None:
+    refused = run(server, "events", CCEE_WEBHOOK_PASSWORD="senha-errada")
+    assert refused.exit_code == 1
+    assert "user, password or profile refused" in refused.output
+    assert "user 'usuario.teste'" in refused.output
+    assert "codigoPerfilAgente) '88888'" in refused.output
+    assert "CCEE_WEBHOOK_PASSWORD" in refused.output  # where to fix it
+    assert "senha-errada" not in refused.output and "senha-teste" not in refused.output
+
+
+def test_json_commands_report_errors_as_json_on_stderr(server: RunningServer) -> None:
+    refused = run(server, "events", "--json", CCEE_WEBHOOK_PASSWORD="senha-errada")
+    assert refused.exit_code == 1
+    assert refused.stdout == ""
+    error = json.loads(refused.stderr)["error"]
+    assert error["type"] == "AuthError"
+    assert "user, password or profile refused" in error["message"]
+    assert "senha-errada" not in refused.stderr
+    bad_day = run(server, "results", "--dia", "27/11/2026", "--json")
+    assert bad_day.exit_code == 1 and bad_day.stdout == ""
+    assert "YYYY-MM-DD" in json.loads(bad_day.stderr)["error"]["message"]
+
+
+def test_unknown_filters_warn_with_the_closest_known(server: RunningServer) -> None:
+    server.fake.resultados = [
+        {"transactionId": "00000000-0000-4000-8000-000000000001",
+         "evento": "CONTRATO.REGISTRADO", "dia": "2026-11-27", "situacao": "NOTIFICADO",
+         "dataOrigem": "2026-11-27T13:05:00Z", "dataNotificacao": "2026-11-27T13:06:00Z"}
+    ]
+    typo = run(server, "results", "--evento", "CONTRATO.REGISTRADA")
+    assert typo.exit_code == 0
+    assert "CCEE knows no event code 'CONTRATO.REGISTRADA'" in typo.stderr
+    assert "did you mean CONTRATO.REGISTRADO" in typo.stderr
+    situacao = run(server, "results", "--situacao", "EXPIRED", "--json")
+    assert situacao.exit_code == 0
+    assert json.loads(situacao.stdout) == []
+    warning = json.loads(situacao.stderr)["warning"]
+    assert "'EXPIRED'" in warning and "EXPIRADO" in warning
+    known = run(server, "results", "--evento", "CONTRATO.REGISTRADO", "--situacao", "NOTIFICADO")
+    assert known.exit_code == 0 and known.stderr == ""
+    assert "1 results" in known.stdout
+
+
+def test_file_defaults_appear_in_help() -> None:
+    for command in ("plan", "apply"):
+        result = CliRunner().invoke(main, ["prefs", command, "--help"])
+        assert result.exit_code == 0
+        assert "default: ./ccee-subscriptions.yaml" in " ".join(result.output.split())

@@ -204,3 +204,21 @@ def test_delivery_delay_is_a_run_time_knob_over_the_admin_api(
         s.fast_forward(timedelta(minutes=11))
         n = s.notification(tx)
         assert n is not None and n.data_notificacao == T0 + 2 * FIVE
+
+
+def test_fast_forward_in_ticks_keeps_the_retry_rule(
+    sim: RunningSimulator, receiver: Receiver
+) -> None:
+    """Ticks (the demo's history replay): each attempt goes out at the end of the tick that
+    holds its due time, never before it and less than a tick after; still 289 attempts."""
+    tick = timedelta(minutes=7)
+    receiver.respond = lambda n: 503
+    sim.subscribe(PERFIL, "CONTRATO.VALIDADO", receiver.url)
+    (tx,) = sim.inject("CONTRATO.VALIDADO")
+    sim.fast_forward(timedelta(hours=25), tick=tick)
+    attempts = sim.attempts(tx)
+    assert [a.agendada_em for a in attempts] == [T0 + k * FIVE for k in range(289)]
+    assert all(a.agendada_em <= a.enviada_em < a.agendada_em + tick for a in attempts[1:])
+    assert all((a.enviada_em - T0) % tick == timedelta(0) for a in attempts[1:])
+    assert receiver.count == 289
+    assert sim.notification(tx).situacao == SITUACAO_EXPIRADO  # type: ignore[union-attr]

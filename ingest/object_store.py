@@ -18,13 +18,16 @@ import hashlib
 import os
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import obstore
 from obstore.exceptions import AlreadyExistsError, BaseError, NotFoundError
-from obstore.store import S3Config, S3Store
+from obstore.store import S3Store
 
 from settings import S3Lake
+
+if TYPE_CHECKING:  # a typing-only name in obstore
+    from obstore.store import S3Config
 
 #: A request that gets no answer within this is retried, then the write fails (503).
 REQUEST_TIMEOUT = "15s"

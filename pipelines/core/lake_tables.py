@@ -9,16 +9,14 @@ last receipt / delivery count include the following day's retries.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 import duckdb
 
 from ingest.lake_schema import NOTIFICACOES
 from pipelines.core.connections import transaction
-from pipelines.core.lake import partition_files
+from pipelines.core.lake import parquet_source, partition_files
 from pipelines.core.names import quote_literal
 
 #: How many neighbouring days a transaction's deliveries may span (24 h retry window).
@@ -64,10 +62,6 @@ def days_between(d0: date, d1: date) -> list[date]:
     return [d0 + timedelta(days=i) for i in range((d1 - d0).days + 1)]
 
 
-def _parquet_list(files: Sequence[Path]) -> str:
-    return "[" + ", ".join(quote_literal(str(f)) for f in files) + "]"
-
-
 def stage_deliveries(
     con: duckdb.DuckDBPyConnection, data_dir: str | os.PathLike[str], d0: date, d1: date
 ) -> int:
@@ -94,8 +88,7 @@ def stage_deliveries(
             INSERT INTO _entregas
             SELECT transaction_id, evento_notificacao, {meta}, recebido_em, perfil,
                    DATE {quote_literal(day.isoformat())}, filename, file_row_number
-            FROM read_parquet({_parquet_list(files)}, union_by_name = true,
-                              filename = true, file_row_number = true)
+            FROM {parquet_source(con, files, with_position=True)}
             """
         )
     return n_files

@@ -2,12 +2,11 @@
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ingest.lake_schema import QUARENTENA, QUARENTENA_SCHEMA
 from pipelines.core import checks, lake_tables
 from pipelines.core.connections import transaction
-from pipelines.core.lake import partition_files
+from pipelines.core.lake import partition_files, read_table
 from pipelines.partitions import daily, run_days
 from pipelines.resources import WarehouseResource
 
@@ -122,7 +121,7 @@ def quarentena(
     tables = []
     for day in lake_tables.days_between(d0, d1):
         for f in partition_files(warehouse.data_dir, QUARENTENA, day):
-            t = pq.read_table(f)
+            t = read_table(f)
             corpo = [
                 None if b is None else b.decode("utf-8", "replace")
                 for b in t.column("corpo").to_pylist()

@@ -29,7 +29,7 @@ from obstore.store import S3Store
 
 from ingest.lake_schema import is_data_file, partition_dir, partition_name
 from ingest.object_store import get_bytes, list_folders, list_objects, open_reader, open_store
-from pipelines.core.names import quote_literal
+from pipelines.core.names import quote_ident, quote_literal
 from settings import LakeLocation, S3Lake, lake_location
 
 #: Compacted files start with this prefix and list their sources under this footer key.
@@ -83,8 +83,11 @@ def read_table(f: LakeFile) -> pa.Table:
 def read_metadata(f: LakeFile) -> pq.FileMetaData:
     """The Parquet footer only (an object is read by range: footer, not the whole file)."""
     if isinstance(f, LakeObject):
-        with open_reader(f.store, f.key) as reader:
+        reader = open_reader(f.store, f.key)
+        try:
             return pq.read_metadata(reader)
+        finally:
+            reader.close()
     return pq.read_metadata(f)
 
 
@@ -105,7 +108,7 @@ def day_files(data_dir: str | os.PathLike[str], table: str, day: date) -> list[L
         folder = f"{table}/{partition_name(day)}"
         objs = [
             LakeObject(where, key, size, modified, store)
-            for key, size, modified in list_objects(store, where.key(folder))
+            for key, size, modified in list_objects(store, folder)
         ]
         return sorted(
             (o for o in objs if "/" not in o.key[len(folder) + 1 :] and is_data_file(o.name)),
@@ -144,7 +147,7 @@ def partition_days(data_dir: str | os.PathLike[str], table: str) -> list[date]:
     """Every `dt=` day folder present for a lake table, sorted."""
     where = location(data_dir)
     if isinstance(where, S3Lake):
-        names = list_folders(lake_store(where), where.key(table))
+        names = list_folders(lake_store(where), table)
     else:
         base = where / table
         names = [e.name for e in base.iterdir() if e.is_dir()] if base.is_dir() else []
@@ -207,5 +210,34 @@ def parquet_source(
             t = t.append_column("file_row_number", pa.array(range(t.num_rows), pa.int64()))
         tables.append(t)
     name = f"_lago_{uuid.uuid4().hex}"
+    # DuckDB 2 refuses new work while an earlier statement's result is still open (a
+    # `fetchone()` leaves it so); the callers are done with theirs.
+    con.complete()
     con.register(name, pa.concat_tables(tables, promote_options="default"))
     return name
+
+
+def lake_view(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    data_dir: str | os.PathLike[str] | None = None,
+    name: str | None = None,
+) -> int:
+    """Create the temp view `name` (default: the table's name) over every current file of a
+    lake table, local or `s3://`; returns how many files it reads. The raw-lake query:
+
+        con = duckdb.connect(); lake_view(con, "notificacoes")
+        con.sql("SELECT evento_notificacao, count(*) FROM notificacoes GROUP BY ALL")
+    """
+    from settings import data_dir as default_data_dir
+
+    folder = data_dir if data_dir is not None else default_data_dir()
+    files = [
+        f for day in partition_days(folder, table) for f in partition_files(folder, table, day)
+    ]
+    view = name or table
+    if not files:
+        raise FileNotFoundError(f"the lake has no {table} files yet")
+    source = parquet_source(con, files)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(view)} AS SELECT * FROM {source}")
+    return len(files)

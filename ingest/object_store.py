@@ -100,10 +100,10 @@ def get_bytes(store: S3Store, key: str) -> bytes:
         raise OSError(f"object store GET {key} failed: {exc}") from exc
 
 
-def open_reader(store: S3Store, key: str) -> Any:
-    """A seekable file-like object reading `key` by ranges (for Parquet footers)."""
+def get_tail(store: S3Store, key: str, length: int) -> bytes:
+    """The last `length` bytes of `key` (all of it when shorter): one ranged GET."""
     try:
-        return obstore.open_reader(store, key)
+        return bytes(obstore.get(store, key, options={"range": {"suffix": length}}).bytes())
     except NotFoundError as exc:
         raise FileNotFoundError(key) from exc
     except BaseError as exc:

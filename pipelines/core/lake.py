@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from obstore.store import S3Store
 
 from ingest.lake_schema import is_data_file, partition_dir, partition_name
-from ingest.object_store import get_bytes, list_folders, list_objects, open_reader, open_store
+from ingest.object_store import get_bytes, get_tail, list_folders, list_objects, open_store
 from pipelines.core.names import quote_ident, quote_literal
 from settings import LakeLocation, S3Lake, lake_location
 
@@ -83,12 +83,20 @@ def read_table(f: LakeFile) -> pa.Table:
 def read_metadata(f: LakeFile) -> pq.FileMetaData:
     """The Parquet footer only (an object is read by range: footer, not the whole file)."""
     if isinstance(f, LakeObject):
-        reader = open_reader(f.store, f.key)
-        try:
-            return pq.read_metadata(reader)
-        finally:
-            reader.close()
+        return pq.read_metadata(pa.BufferReader(_footer(f)))
     return pq.read_metadata(f)
+
+
+def _footer(f: LakeObject, guess: int = 64 * 1024) -> bytes:
+    """A Parquet object's footer as a minimal Parquet byte string (`PAR1` + footer), read
+    with one ranged GET (two when the footer is larger than `guess`)."""
+    tail = get_tail(f.store, f.key, guess)
+    if len(tail) < 12 or tail[-4:] != b"PAR1":
+        raise OSError(f"{f}: not a Parquet object")
+    need = int.from_bytes(tail[-8:-4], "little") + 8
+    if need > len(tail):
+        tail = get_tail(f.store, f.key, need)
+    return b"PAR1" + tail[-need:]
 
 
 def compacted_sources(f: LakeFile) -> set[str]:

@@ -254,7 +254,7 @@ class Postgres:
         with con.cursor() as cur:
             cur.execute(f'CREATE DATABASE "{name}"')
         con.close()
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{name}"
 
     def stop(self) -> None:
         _stop(self.proc)

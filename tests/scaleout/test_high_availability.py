@@ -31,8 +31,8 @@ KILL_AFTER_ACKS = DELIVERIES // 3  # the victim dies mid-load, whatever the mach
 
 async def load(receivers: list[Receiver], victim: Receiver) -> tuple[set[str], set[str]]:
     """64 connections spread round-robin over the receivers, each posting new deliveries;
-    the victim is SIGKILLed once a third of the deliveries are acknowledged and its connections move to the others (a
-    load balancer's failover). Returns (acknowledged, sent to the victim without answer)."""
+    the victim is SIGKILLed once a third of them are acknowledged and its connections move
+    to the others (a load balancer's failover). Returns (acknowledged, sent to the victim without answer)."""
     acked: set[str] = set()
     unanswered: set[str] = set()
     sent = itertools.count()
@@ -139,7 +139,7 @@ def test_three_receivers_one_killed_and_the_postgres_backed_daemon(
     try:
         wait_until(
             lambda: sorted(warehouse_ids(data_dir) or []) == sorted(in_lake),
-            150,
+            420,  # generous for a shared, overloaded machine; ~1 min on an idle 2-core one
             "the daemon's runs to load every delivery in the bucket",
         )
     except AssertionError:

@@ -32,7 +32,9 @@ KILL_AFTER_ACKS = DELIVERIES // 3  # the victim dies mid-load, whatever the mach
 async def load(receivers: list[Receiver], victim: Receiver) -> tuple[set[str], set[str]]:
     """64 connections spread round-robin over the receivers, each posting new deliveries;
     the victim is SIGKILLed once a third of them are acknowledged and its connections move
-    to the others (a load balancer's failover). Returns (acknowledged, sent to the victim without answer)."""
+    to the others (a load balancer's failover).
+
+    Returns (acknowledged, sent to the victim without an answer)."""
     acked: set[str] = set()
     unanswered: set[str] = set()
     sent = itertools.count()

@@ -138,9 +138,22 @@ def test_three_receivers_one_killed_and_the_postgres_backed_daemon(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    pg = pg_url.replace("+psycopg2", "")
+
+    def lake_runs_succeeded() -> int:
+        with psycopg2.connect(pg) as con, con.cursor() as cur:
+            cur.execute(
+                "SELECT count(*) FROM runs WHERE pipeline_name = 'lake_job' AND status = 'SUCCESS'"
+            )
+            row = cur.fetchone()
+        return int(row[0]) if row else 0
+
     try:
         wait_until(
-            lambda: sorted(warehouse_ids(data_dir) or []) == sorted(in_lake),
+            lambda: (
+                lake_runs_succeeded() >= len(days)
+                and sorted(warehouse_ids(data_dir) or []) == sorted(in_lake)
+            ),
             420,  # generous for a shared, overloaded machine; ~1 min on an idle 2-core one
             "the daemon's runs to load every delivery in the bucket",
         )

@@ -14,6 +14,7 @@ allowed, for a local server), `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from collections.abc import Iterator, Mapping
@@ -84,11 +85,11 @@ def put_new(store: S3Store, key: str, data: bytes) -> None:
         try:
             meta = obstore.head(store, key)
         except BaseError as head_exc:
-            raise ObjectExists(f"{key} already exists: {head_exc}") from exc
+            raise ObjectExists(errno.EEXIST, f"{key} already exists: {head_exc}") from exc
         if not _etag_matches(meta, data):
-            raise ObjectExists(f"{key} already exists with other content") from exc
+            raise ObjectExists(errno.EEXIST, f"{key} already exists with other content") from exc
     except BaseError as exc:
-        raise OSError(f"object store PUT {key} failed: {exc}") from exc
+        raise OSError(errno.EIO, f"object store PUT {key} failed: {exc}") from exc
 
 
 def get_bytes(store: S3Store, key: str) -> bytes:
@@ -97,7 +98,7 @@ def get_bytes(store: S3Store, key: str) -> bytes:
     except NotFoundError as exc:
         raise FileNotFoundError(key) from exc
     except BaseError as exc:
-        raise OSError(f"object store GET {key} failed: {exc}") from exc
+        raise OSError(errno.EIO, f"object store GET {key} failed: {exc}") from exc
 
 
 def get_tail(store: S3Store, key: str, length: int) -> bytes:
@@ -107,7 +108,7 @@ def get_tail(store: S3Store, key: str, length: int) -> bytes:
     except NotFoundError as exc:
         raise FileNotFoundError(key) from exc
     except BaseError as exc:
-        raise OSError(f"object store GET {key} failed: {exc}") from exc
+        raise OSError(errno.EIO, f"object store GET {key} failed: {exc}") from exc
 
 
 def delete(store: S3Store, key: str) -> None:
@@ -117,7 +118,7 @@ def delete(store: S3Store, key: str) -> None:
     except NotFoundError:
         return
     except BaseError as exc:
-        raise OSError(f"object store DELETE {key} failed: {exc}") from exc
+        raise OSError(errno.EIO, f"object store DELETE {key} failed: {exc}") from exc
 
 
 def list_objects(store: S3Store, prefix: str) -> Iterator[tuple[str, int, datetime]]:
@@ -127,7 +128,7 @@ def list_objects(store: S3Store, prefix: str) -> Iterator[tuple[str, int, dateti
             for meta in batch:
                 yield meta["path"], int(meta["size"]), meta["last_modified"]
     except BaseError as exc:
-        raise OSError(f"object store LIST {prefix} failed: {exc}") from exc
+        raise OSError(errno.EIO, f"object store LIST {prefix} failed: {exc}") from exc
 
 
 def list_folders(store: S3Store, prefix: str) -> list[str]:
@@ -135,5 +136,5 @@ def list_folders(store: S3Store, prefix: str) -> list[str]:
     try:
         found = obstore.list_with_delimiter(store, prefix.rstrip("/") + "/")
     except BaseError as exc:
-        raise OSError(f"object store LIST {prefix} failed: {exc}") from exc
+        raise OSError(errno.EIO, f"object store LIST {prefix} failed: {exc}") from exc
     return [p.rstrip("/").rsplit("/", 1)[-1] for p in found["common_prefixes"]]

@@ -59,7 +59,6 @@ def start(
             "serve",
             "--port",
             "0",
-            "--no-log-requests",
         ],
         cwd=REPO,
         env=env,
@@ -76,7 +75,9 @@ def start(
         except httpx.HTTPError:
             pass
         if time.monotonic() > deadline or proc.poll() is not None:
-            raise RuntimeError(f"receiver {name} did not become ready; see {log.name}")
+            log.close()
+            tail = Path(log.name).read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"receiver {name} did not become ready:\n{tail}")
         time.sleep(0.05)
 
 

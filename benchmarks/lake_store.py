@@ -121,13 +121,13 @@ def run_one(
         with ThreadPoolExecutor(len(procs)) as pool:
             list(
                 pool.map(
-                    lambda pu: wrk(pu[0][1], args.warmup, pu[1], script),
+                    lambda pu: wrk(f"{pu[0][1]}/ccee/{TOKEN}", args.warmup, pu[1], script),
                     zip(procs, split, strict=True),
                 )
             )
             results = list(
                 pool.map(
-                    lambda pu: wrk(pu[0][1], args.duration, pu[1], script),
+                    lambda pu: wrk(f"{pu[0][1]}/ccee/{TOKEN}", args.duration, pu[1], script),
                     zip(procs, split, strict=True),
                 )
             )

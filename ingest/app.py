@@ -17,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 from urllib.parse import unquote
 
@@ -27,6 +28,7 @@ import msgspec
 from litestar import Litestar, Request, Response, asgi, get
 from litestar.exceptions import HTTPException
 from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
+from obstore.store import S3Store
 
 from ingest.auth import (
     PREFIX,
@@ -39,6 +41,7 @@ from ingest.auth import (
 from ingest.fsops import FileOps
 from ingest.lake_schema import NOTIFICACOES, QUARANTINE_BODY_LIMIT, QUARENTENA
 from ingest.lake_writer import (
+    BatchFiles,
     DiscardingWriter,
     FsyncPerRequestWriter,
     GroupCommitWriter,
@@ -48,13 +51,15 @@ from ingest.lake_writer import (
 )
 from ingest.logs import ACCESS_LOGGER, access_log
 from ingest.metrics import CONTENT_TYPE, GAUGE_REFRESH, Metrics
+from ingest.object_store import open_store
 from ingest.openapi import OPENAPI_JSON
 from ingest.problems import PROBLEM_MEDIA_TYPE, problem, problem_body
 from ingest.quarantine import identify
 from ingest.records import Entrega, Rejeicao, entregas_table, rejeicoes_table
+from ingest.s3_lake import ObjectBatchFiles
 from ingest.validation import Rejected, TooLarge, check_content_type, decode_body
 from ingest.wal import WalLake
-from settings import ReceiverSettings, SenderToken, lake_root
+from settings import ReceiverSettings, S3Lake, SenderToken
 
 errors_log = logging.getLogger("ingest.app")
 
@@ -75,6 +80,9 @@ class _Recebido(msgspec.Struct):
 
 
 _ok_encoder = msgspec.json.Encoder()
+
+#: Concurrent create-only PUTs per table on an object-store lake.
+OBJECT_STORE_FLUSHES = 4
 
 
 def _recebido(transaction_id: str) -> bytes:
@@ -125,23 +133,48 @@ class Receiver:
         self.access = access_log() if settings.log_requests else None
         self.in_flight = 0  # requests inside `handle`
         self.metrics.in_progress = lambda: self.in_flight
-        root = lake_root(settings.data_dir)
+        self.lake = settings.lake()
+        store = open_store(self.lake) if isinstance(self.lake, S3Lake) else None
         self.notificacoes: LakeWriter[Entrega] = self._writer(
-            ParquetBatchFiles(root, NOTIFICACOES, entregas_table, self.instancia, ops), Entrega
+            NOTIFICACOES, entregas_table, Entrega, store, ops
         )
         self.quarentena: LakeWriter[Rejeicao] = self._writer(
-            ParquetBatchFiles(root, QUARENTENA, rejeicoes_table, self.instancia, ops), Rejeicao
+            QUARENTENA, rejeicoes_table, Rejeicao, store, ops
         )
 
-    def _writer(self, files: ParquetBatchFiles[Any], row_type: type) -> LakeWriter[Any]:
-        observer = self.metrics.flush_observer(files.table)
+    def _writer(
+        self,
+        table: str,
+        to_arrow: Callable[[list[Any]], Any],
+        row_type: type,
+        store: S3Store | None,
+        ops: FileOps | None,
+    ) -> LakeWriter[Any]:
+        observer = self.metrics.flush_observer(table)
         mode = self.settings.persistence
+        files: BatchFiles[Any]
+        if store is not None:
+            files = ObjectBatchFiles(store, table, to_arrow, self.instancia)
+        else:
+            assert isinstance(self.lake, Path)
+            files = ParquetBatchFiles(self.lake, table, to_arrow, self.instancia, ops)
         writer: LakeWriter[Any]
         if mode == "off":
             writer = DiscardingWriter()
         elif mode == "fsync-per-request":
             writer = FsyncPerRequestWriter(files, observer)
+        elif isinstance(files, ObjectBatchFiles):
+            # No local state: each flush is one create-only PUT, answered once acknowledged.
+            # PUTs wait on the network, not a local log, so several run at once.
+            writer = GroupCommitWriter(
+                files,
+                observer,
+                max_delay=self.settings.commit_delay_ms / 1000,
+                undecided=self.undecided,
+                max_concurrent=OBJECT_STORE_FLUSHES,
+            )
         else:
+            assert isinstance(files, ParquetBatchFiles)
             wal = WalLake(
                 files,
                 row_type,
@@ -156,8 +189,8 @@ class Receiver:
                 # One log, one append at a time: what queues during an append is the next batch.
                 max_concurrent=1,
             )
-        self.metrics.pending[files.table] = writer.pending
-        self.metrics.backlog[files.table] = writer.backlog
+        self.metrics.pending[table] = writer.pending
+        self.metrics.backlog[table] = writer.backlog
         return writer
 
     @asynccontextmanager
@@ -169,7 +202,7 @@ class Receiver:
             extra={
                 "instancia": self.instancia,
                 "persistencia": self.settings.persistence,
-                "lago": str(lake_root(self.settings.data_dir)),
+                "lago": self.lake.url if isinstance(self.lake, S3Lake) else str(self.lake),
                 "tokens": len(self.settings.tokens),
             },
         )

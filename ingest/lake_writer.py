@@ -73,6 +73,13 @@ class BatchSink(Protocol[RowIn]):
     def backlog(self) -> int: ...
 
 
+class BatchFiles(BatchSink[RowIn], Protocol[RowIn]):
+    """A sink whose every `write` is already finished, visible lake files (no log to
+    publish): the local `ParquetBatchFiles` and the object store's `ObjectBatchFiles`."""
+
+    def warm_up(self) -> None: ...
+
+
 class LakeWriter(Protocol[RowIn]):
     """What the app needs from a writer: `write` returns only once the row is durable."""
 
@@ -413,7 +420,7 @@ class FsyncPerRequestWriter(Generic[Row]):
 
     def __init__(
         self,
-        files: ParquetBatchFiles[Row],
+        files: BatchFiles[Row],
         on_flush: FlushObserver | None = None,
         threads: int = 64,
     ) -> None:

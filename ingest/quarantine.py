@@ -36,7 +36,7 @@ from ingest.lake_schema import (
 from ingest.lake_writer import ParquetBatchFiles
 from ingest.records import Entrega, entregas_table
 from ingest.validation import Rejected, check_content_type, decode_body
-from settings import DEFAULT_MAX_BODY, lake_root
+from settings import DEFAULT_MAX_BODY, S3Lake, lake_location
 
 #: `instancia` of every delivery written by a replay.
 REPLAY_INSTANCE = "replay"
@@ -138,15 +138,31 @@ def entry_id(recebido_em: datetime, instancia: str, destino: str, motivo: str, c
     return h.hexdigest()[:16]
 
 
+class QuarantineError(RuntimeError):
+    """The quarantine cannot be read or replayed here (the message says why)."""
+
+
+def local_lake_root(data_dir: Path) -> Path:
+    """The lake folder; list/show/replay work on a local lake only, for now."""
+    where = lake_location(data_dir)
+    if isinstance(where, S3Lake):
+        raise QuarantineError(
+            "quarantine list/show/replay read a local lake only; CCEE_WEBHOOK_LAKE_URL points "
+            "at object storage (copy quarentena/ locally, or run where the lake is a folder)"
+        )
+    return Path(where)
+
+
 def entries(
     data_dir: Path, since: date | None = None, motivo: str | None = None
 ) -> Iterator[Entrada]:
     """Every quarantined request (days ≥ `since`, with reason `motivo`), oldest day first."""
-    root = lake_root(data_dir)
+    root = local_lake_root(data_dir)
     for day in partition_days(data_dir, QUARENTENA):
         if since is not None and day < since:
             continue
         for path in partition_files(data_dir, QUARENTENA, day):
+            assert isinstance(path, Path)  # local_lake_root refused an object-store lake
             table = conform(QUARENTENA, pq.read_table(path))
             for linha, row in enumerate(table.to_pylist()):
                 if motivo is not None and row["motivo"] != motivo:
@@ -174,7 +190,7 @@ def find(data_dir: Path, entry: str) -> Entrada | None:
 
 
 def marker_path(data_dir: Path, entry: str) -> Path:
-    return lake_root(data_dir) / MARKERS / f"{entry}.json"
+    return local_lake_root(data_dir) / MARKERS / f"{entry}.json"
 
 
 def marker(data_dir: Path, entry: str) -> Marcador | None:
@@ -233,13 +249,13 @@ class Resumo:
 
 def _already_published(data_dir: Path, entrega: Entrega, stem: str) -> str | None:
     """The delivery file of a replay that crashed before its marker (or was compacted)."""
-    root, day = lake_root(data_dir), partition_day(entrega.recebido_em)
+    root, day = local_lake_root(data_dir), partition_day(entrega.recebido_em)
     folder = partition_dir(root, NOTIFICACOES, day)
     name = f"{stem}.parquet"
     if (folder / name).exists():
         return str((folder / name).relative_to(root))
     for compacted in partition_files(data_dir, NOTIFICACOES, day):
-        if name in compacted_sources(compacted):
+        if isinstance(compacted, Path) and name in compacted_sources(compacted):
             return str(compacted.relative_to(root))
     return None
 
@@ -255,7 +271,7 @@ def replay(
 ) -> Resumo:
     """Write every entry that passes today's rule into the lake, once; see the module doc."""
     ops = ops or FileOps()
-    root = lake_root(data_dir)
+    root = local_lake_root(data_dir)
     files = ParquetBatchFiles(root, NOTIFICACOES, entregas_table, REPLAY_INSTANCE, ops)
     resumo = Resumo()
     for entry in entries(data_dir, since, motivo):

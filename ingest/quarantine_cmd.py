@@ -46,7 +46,19 @@ def _local(value: datetime) -> str:
     return value.astimezone(CCEE_TZ).isoformat(timespec="seconds")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Turns a QuarantineError (e.g. an object-store lake) into a plain CLI error."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        from ingest.quarantine import QuarantineError
+
+        try:
+            return super().invoke(ctx)
+        except QuarantineError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 def quarantine() -> None:
     """Inspect and replay the requests the receiver refused (lake/quarentena).
 

@@ -14,8 +14,8 @@ from datetime import date, datetime
 
 import dagster as dg
 
+from ingest.lake_files import partition_days
 from ingest.lake_schema import NOTIFICACOES, QUARENTENA
-from pipelines.core.lake import partition_days
 from settings import CCEE_TZ, CCEE_TZ_NAME, data_dir, partitions_start
 
 TIMEZONE = CCEE_TZ_NAME

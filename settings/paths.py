@@ -2,18 +2,56 @@
 
 Default `./data` (relative to where a command runs); `$CCEE_WEBHOOK_DATA_DIR` or `data_dir`
 at the top of the TOML file override it, and a command's `--data-dir` overrides both.
+
+The lake may live elsewhere: `$CCEE_WEBHOOK_LAKE_URL` or `lake_url` at the top of the TOML
+file name a local folder or an S3-compatible prefix `s3://bucket/prefix` (endpoint and
+credentials from the standard AWS environment); default `<data folder>/lake`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from settings.config_file import ENV_PREFIX, load_config_file
+from settings.config_file import ENV_PREFIX, SettingsError, load_config_file
 
 DATA_DIR_ENV = f"{ENV_PREFIX}DATA_DIR"
+LAKE_URL_ENV = f"{ENV_PREFIX}LAKE_URL"
 DEFAULT_DATA_DIR = Path("data")
+
+
+@dataclass(frozen=True, slots=True)
+class S3Lake:
+    """A lake on S3-compatible object storage: `s3://bucket/prefix` (prefix may be empty)."""
+
+    bucket: str
+    prefix: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+
+    def key(self, *parts: str) -> str:
+        """The object key of `parts` under the prefix (`prefix/a/b`)."""
+        return "/".join(p.strip("/") for p in (self.prefix, *parts) if p.strip("/"))
+
+
+#: Where the lake lives: a local folder or an S3-compatible prefix.
+LakeLocation = Path | S3Lake
+
+
+def parse_lake_url(url: str) -> LakeLocation:
+    """`s3://bucket[/prefix]` → `S3Lake`; anything else is a local folder."""
+    if url.startswith("s3://"):
+        bucket, _, prefix = url[len("s3://") :].partition("/")
+        if not bucket:
+            raise SettingsError(f"lake URL {url!r} names no bucket (expected s3://bucket/prefix)")
+        return S3Lake(bucket, prefix.strip("/"))
+    if "://" in url:
+        raise SettingsError(f"lake URL {url!r}: only local folders and s3:// are supported")
+    return Path(url).expanduser()
 
 
 def data_dir(
@@ -34,6 +72,26 @@ def data_dir(
 def lake_root(folder: str | os.PathLike[str] | None = None) -> Path:
     """`<data folder>/lake`: raw Parquet written by the receiver, read by everything."""
     return Path(folder if folder is not None else data_dir()) / "lake"
+
+
+def lake_url(
+    folder: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> str:
+    """The lake: `$CCEE_WEBHOOK_LAKE_URL` > TOML `lake_url` > `<data folder>/lake`."""
+    env = os.environ if env is None else env
+    if env.get(LAKE_URL_ENV):
+        return env[LAKE_URL_ENV]
+    _, data = load_config_file(env)
+    if data.get("lake_url"):
+        return str(data["lake_url"])
+    return str(lake_root(folder if folder is not None else data_dir(env=env)))
+
+
+def lake_location(
+    folder: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> LakeLocation:
+    """`lake_url()` parsed: a local folder or an `S3Lake`."""
+    return parse_lake_url(lake_url(folder, env))
 
 
 def warehouse_path(folder: str | os.PathLike[str] | None = None) -> Path:

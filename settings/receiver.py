@@ -27,7 +27,7 @@ from typing import Any, Literal
 import msgspec
 
 from settings.config_file import ENV_PREFIX, SettingsError, load_config_file, table
-from settings.paths import data_dir
+from settings.paths import LakeLocation, data_dir, lake_location, parse_lake_url
 from settings.tokens import SenderToken, tokens_from_env
 
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -39,6 +39,9 @@ Persistence = Literal["group-commit", "fsync-per-request", "off"]
 
 class ReceiverSettings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: str = "data"
+    #: The lake: a local folder or `s3://bucket/prefix`; empty = the settings home's
+    #: `lake_url()` (`$CCEE_WEBHOOK_LAKE_URL` > TOML `lake_url` > `<data_dir>/lake`).
+    lake_url: str = ""
     tokens: tuple[SenderToken, ...] = ()
     insecure_no_token: bool = False
     max_body: int = DEFAULT_MAX_BODY
@@ -63,8 +66,13 @@ class ReceiverSettings(msgspec.Struct, frozen=True, kw_only=True):
             return self.instance_id.replace("{pid}", str(os.getpid()))
         return f"{socket.gethostname()}-{os.getpid()}"
 
+    def lake(self) -> LakeLocation:
+        """Where this receiver writes: `lake_url` if set, else the settings home's."""
+        return parse_lake_url(self.lake_url) if self.lake_url else lake_location(self.data_dir)
+
     def validate(self) -> ReceiverSettings:
         """Check invariants the server relies on; returns self for chaining."""
+        self.lake()  # refuses a malformed lake URL before the server starts
         if not self.tokens and not self.insecure_no_token:
             raise SettingsError(
                 "no receiver token configured: set CCEE_WEBHOOK_TOKENS (e.g. 'PERFIL:secret') "

@@ -129,7 +129,7 @@ def _quarantine_expected(ctx: Context) -> int:
 
 
 def lake_days(folder: Path) -> list[date]:
-    from pipelines.core.lake import partition_days
+    from ingest.lake_files import partition_days
 
     return sorted({d for t in (NOTIFICACOES, QUARENTENA) for d in partition_days(folder, t)})
 

@@ -8,8 +8,9 @@ import duckdb
 
 from ingest.lake_files import partition_files
 from ingest.lake_schema import NOTIFICACOES
+from pipelines.core.lake_sql import parquet_source
 from pipelines.core.lake_tables import days_between
-from pipelines.core.names import quote_ident, quote_literal
+from pipelines.core.names import quote_ident
 
 
 def duplicados(con: duckdb.DuckDBPyConnection, tabela: str, chave: str = "transaction_id") -> int:
@@ -25,8 +26,7 @@ def _lake_ids(con: duckdb.DuckDBPyConnection, data_dir: str, day: date) -> str:
     files = partition_files(data_dir, NOTIFICACOES, day)
     if not files:
         return "(SELECT NULL::VARCHAR AS transaction_id WHERE false)"
-    lst = "[" + ", ".join(quote_literal(str(f)) for f in files) + "]"
-    return f"(SELECT DISTINCT transaction_id FROM read_parquet({lst}, union_by_name = true))"
+    return f"(SELECT DISTINCT transaction_id FROM {parquet_source(con, files)})"
 
 
 def contagens_vs_lago(

@@ -3,7 +3,8 @@
 Only files present when the compaction starts are touched, so a receiver writing new files
 meanwhile is safe. The new file is written hidden (`.…tmp`), fsynced, verified by row count
 against the sources' footers, published by an atomic rename, and names its sources in its
-footer; only then are the sources removed. Readers that list files through
+footer; only then are the sources removed. On an object-store lake the same rules hold with
+a create-only PUT in place of the rename (`_compact_objects`). Readers that list files through
 `ingest.lake_files.partition_files` skip a listed source even if a crash left it behind,
 and the next compaction removes such leftovers.
 """
@@ -13,15 +14,27 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest.lake_files import COMPACTED_PREFIX, SOURCES_KEY, compacted_sources
-from ingest.lake_schema import SCHEMAS, conform, is_data_file, partition_dir
-from settings import lake_root
+from ingest.lake_files import (
+    COMPACTED_PREFIX,
+    SOURCES_KEY,
+    LakeFile,
+    LakeObject,
+    day_files,
+    lake_store,
+    location,
+    read_metadata,
+    read_table,
+    superseded,
+)
+from ingest.lake_schema import SCHEMAS, conform, partition_dir, partition_name
+from ingest.object_store import delete, put_new
+from settings import S3Lake
 
 
 class CompactionError(RuntimeError):
@@ -45,37 +58,45 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def compact_day(
-    data_dir: str | os.PathLike[str], table: str, day: date, min_files: int = 2
-) -> Compactacao:
-    folder = partition_dir(lake_root(data_dir), table, day)
-    names = sorted(n for n in os.listdir(folder) if is_data_file(n)) if folder.is_dir() else []
-    superseded: set[str] = set()
-    for n in names:
-        if n.startswith(COMPACTED_PREFIX):
-            superseded |= compacted_sources(folder / n)
-    # Leftovers of a compaction that crashed after publishing: their rows are already safe.
-    leftovers = [n for n in names if n in superseded]
-    for n in leftovers:
-        (folder / n).unlink(missing_ok=True)
-    sources = [n for n in names if n not in superseded]
-    if len(sources) < min_files:
-        if leftovers:
-            _fsync_dir(folder)
-        return Compactacao(day, 0, 0, None, len(leftovers))
-
-    expected = sum(pq.read_metadata(folder / n).num_rows for n in sources)
-    tables = [pq.read_table(folder / n) for n in sources]
+def _combine(files: list[LakeFile], table: str, label: str) -> tuple[pa.Table, int]:
+    """The sources' rows as one table (lake schema when it matches), verified by row count
+    against the sources' footers, with the source names in its metadata."""
+    expected = sum(read_metadata(f).num_rows for f in files)
+    tables = [read_table(f) for f in files]
     if table in SCHEMAS:
         # Older files lack columns added since: fill them (`conform`) so all files concatenate.
         tables = [conform(table, t) for t in tables]
     combined = pa.concat_tables(tables, promote_options="default")
     if combined.num_rows != expected:
-        raise CompactionError(f"{folder}: read {combined.num_rows} rows, footers say {expected}")
+        raise CompactionError(f"{label}: read {combined.num_rows} rows, footers say {expected}")
     meta = dict(combined.schema.metadata or {})
-    meta[SOURCES_KEY] = "\n".join(sources).encode("utf-8")
-    combined = combined.replace_schema_metadata(meta)
+    meta[SOURCES_KEY] = "\n".join(f.name for f in files).encode("utf-8")
+    return combined.replace_schema_metadata(meta), expected
 
+
+def compact_day(
+    data_dir: str | os.PathLike[str], table: str, day: date, min_files: int = 2
+) -> Compactacao:
+    """Compact one day folder of a local or object-store lake (see the module docstring)."""
+    files = day_files(data_dir, table, day)
+    gone = superseded(files)
+    # Leftovers of a compaction that crashed after publishing: their rows are already safe.
+    leftovers = [f for f in files if f.name in gone]
+    sources = [f for f in files if f.name not in gone]
+    where = location(data_dir)
+    if isinstance(where, S3Lake):
+        return _compact_objects(where, table, day, sources, leftovers, min_files)
+    assert isinstance(where, Path)
+    folder = partition_dir(where, table, day)
+    for f in leftovers:
+        assert isinstance(f, Path)
+        f.unlink(missing_ok=True)
+    if len(sources) < min_files:
+        if leftovers:
+            _fsync_dir(folder)
+        return Compactacao(day, 0, 0, None, len(leftovers))
+
+    combined, expected = _combine(sources, table, str(folder))
     final_name = f"{COMPACTED_PREFIX}{uuid.uuid4().hex}.parquet"
     tmp = folder / f".{final_name}.tmp"
     try:
@@ -91,7 +112,42 @@ def compact_day(
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(folder)
-    for n in sources:
-        (folder / n).unlink(missing_ok=True)
+    for f in sources:
+        assert isinstance(f, Path)
+        f.unlink(missing_ok=True)
     _fsync_dir(folder)
+    return Compactacao(day, len(sources), expected, final_name, len(leftovers))
+
+
+def _compact_objects(
+    lake: S3Lake,
+    table: str,
+    day: date,
+    sources: list[LakeFile],
+    leftovers: list[LakeFile],
+    min_files: int,
+) -> Compactacao:
+    """On object storage: PUT the compacted object create-only (whole or not at all), read
+    its footer back from the store, then delete the sources. A crash in between leaves
+    sources that readers skip (named in the compacted footer) and the next run deletes."""
+    store = lake_store(lake)
+    for f in leftovers:
+        assert isinstance(f, LakeObject)
+        delete(store, f.key)
+    if len(sources) < min_files:
+        return Compactacao(day, 0, 0, None, len(leftovers))
+    folder = f"{table}/{partition_name(day)}"
+    combined, expected = _combine(sources, table, f"{lake.url}/{folder}")
+    final_name = f"{COMPACTED_PREFIX}{uuid.uuid4().hex}.parquet"
+    sink = pa.BufferOutputStream()
+    pq.write_table(combined, sink, compression="zstd")
+    key = f"{folder}/{final_name}"
+    put_new(store, key, bytes(sink.getvalue()))
+    written = read_metadata(LakeObject(lake, key, 0, datetime.now(UTC), store)).num_rows
+    if written != expected:
+        delete(store, key)
+        raise CompactionError(f"{lake.url}/{key}: stored {written} rows, expected {expected}")
+    for f in sources:
+        assert isinstance(f, LakeObject)
+        delete(store, f.key)
     return Compactacao(day, len(sources), expected, final_name, len(leftovers))

@@ -10,16 +10,15 @@ of the deviation codes of all those deliveries (lake files older than the column
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 import duckdb
 
 from ingest.lake_files import partition_files
 from ingest.lake_schema import NOTIFICACOES
 from pipelines.core.connections import transaction
+from pipelines.core.lake_sql import parquet_source
 from pipelines.core.names import quote_literal
 
 #: How many neighbouring days a transaction's deliveries may span (24 h retry window).
@@ -68,13 +67,9 @@ def days_between(d0: date, d1: date) -> list[date]:
     return [d0 + timedelta(days=i) for i in range((d1 - d0).days + 1)]
 
 
-def _parquet_list(files: Sequence[Path]) -> str:
-    return "[" + ", ".join(quote_literal(str(f)) for f in files) + "]"
-
-
 def _has_avisos(con: duckdb.DuckDBPyConnection, source: str) -> bool:
     """Whether any file of `source` has `avisos` (files written before issue 14 do not)."""
-    columns = con.execute(f"DESCRIBE SELECT * FROM {source})").fetchall()
+    columns = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
     return any(c[0] == "avisos" for c in columns)
 
 
@@ -99,14 +94,14 @@ def stage_deliveries(
         inside = d0 <= day <= d1
         # Neighbour days only contribute timestamps: skip their metadata payload.
         meta = "metadados" if inside else "NULL"
-        source = f"read_parquet({_parquet_list(files)}, union_by_name = true"
+        source = parquet_source(con, files, with_position=True)
         avisos = "coalesce(avisos, [])" if _has_avisos(con, source) else "[]::VARCHAR[]"
         con.execute(
             f"""
             INSERT INTO _entregas
             SELECT transaction_id, evento_notificacao, {meta}, recebido_em, perfil,
                    DATE {quote_literal(day.isoformat())}, filename, file_row_number, {avisos}
-            FROM {source}, filename = true, file_row_number = true)
+            FROM {source}
             """
         )
     return n_files

@@ -2,9 +2,8 @@
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from ingest.lake_files import partition_files
+from ingest.lake_files import partition_files, read_table
 from ingest.lake_schema import QUARENTENA, QUARENTENA_SCHEMA, conform
 from ingest.quarantine import entry_id
 from pipelines.core import checks, lake_tables
@@ -128,7 +127,7 @@ def quarentena(
     tables = []
     for day in lake_tables.days_between(d0, d1):
         for f in partition_files(warehouse.data_dir, QUARENTENA, day):
-            t = conform(QUARENTENA, pq.read_table(f))
+            t = conform(QUARENTENA, read_table(f))
             rows = t.select(["recebido_em", "instancia", "destino", "motivo", "corpo"]).to_pylist()
             ids = [entry_id(**r) for r in rows]
             corpo = [

@@ -1,41 +1,36 @@
-"""CCEE's callback contract, through a real HTTP client against `ccee-webhook serve`."""
+"""CCEE's callback contract, through Litestar's test client on `ingest.app.create_app`
+(in process: the contract is the point, not the process); the log check uses a real `serve`."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 import uuid
 
 import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ingest_support import (
-    SAMPLE,
-    TOKEN,
-    TOKEN2,
-    Receiver,
-    body_for,
-    lake_files,
-    lake_query,
-)
+from support.callbacks import body_for
+from support.credentials import PERFIL, TOKEN, TOKEN2
+from support.lake import lake_data_files, lake_rows
+from support.paths import CALLBACK_SAMPLE
+from support.receiver import InProcessReceiver, ReceiverProc
 
 PROBLEM = "application/problem+json"
 
 
-def notificacao(rcv: Receiver, tid: str) -> list[tuple]:  # type: ignore[type-arg]
-    return lake_query(
-        rcv.data_dir,
-        "notificacoes",
-        "select transaction_id, evento_notificacao, metadados, recebido_em, destino, perfil, "
+def notificacao(rcv: InProcessReceiver, tid: str) -> list[tuple]:  # type: ignore[type-arg]
+    return lake_rows(rcv.data_dir, table="notificacoes", sql="select transaction_id, evento_notificacao, metadados, recebido_em, destino, perfil, "
         f"corpo, instancia from t where transaction_id = '{tid}' order by recebido_em",
     )
 
 
-def test_exact_ccee_sample_is_stored_verbatim(receiver: Receiver) -> None:
-    raw = SAMPLE.read_bytes()
+def test_exact_ccee_sample_is_stored_verbatim(receiver: InProcessReceiver) -> None:
+    raw = CALLBACK_SAMPLE.read_bytes()
     tid = json.loads(raw)["transactionId"]
     before = len(notificacao(receiver, tid))
-    r = receiver.post(f"/ccee/{TOKEN}/contratos", raw)
+    r = receiver.post(path=f"/ccee/{TOKEN}/contratos", content=raw)
     assert r.status_code == 201, r.text
     assert r.json()["transactionId"] == tid
     rows = notificacao(receiver, tid)
@@ -50,16 +45,16 @@ def test_exact_ccee_sample_is_stored_verbatim(receiver: Receiver) -> None:
     ]
     assert corpo == raw.decode()
     assert destino == "/ccee/***/contratos"
-    assert perfil == "PERFIL_A"
+    assert perfil == PERFIL
     assert recebido_em.tzinfo is not None
     assert instancia
 
 
-def test_duplicates_are_acknowledged_and_recorded_again(receiver: Receiver) -> None:
+def test_duplicates_are_acknowledged_and_recorded_again(receiver: InProcessReceiver) -> None:
     tid = str(uuid.uuid4())
     body = body_for(tid)
     for _ in range(3):
-        assert receiver.post(f"/ccee/{TOKEN2}", body).status_code == 201
+        assert receiver.post(path=f"/ccee/{TOKEN2}", content=body).status_code == 201
     rows = notificacao(receiver, tid)
     assert len(rows) == 3
     assert {r[5] for r in rows} == {None}  # unlabelled token: no perfil
@@ -69,7 +64,7 @@ def test_duplicates_are_acknowledged_and_recorded_again(receiver: Receiver) -> N
     assert int(dup.split()[-1]) >= 2
 
 
-def test_unknown_fields_unicode_names_and_charset_are_accepted(receiver: Receiver) -> None:
+def test_unknown_fields_unicode_names_and_charset_are_accepted(receiver: InProcessReceiver) -> None:
     tid = str(uuid.uuid4())
     doc = {
         "eventoNotificacao": "MONTANTE_ENERGIA.AJUSTADO",
@@ -78,7 +73,7 @@ def test_unknown_fields_unicode_names_and_charset_are_accepted(receiver: Receive
         "campoNovo": {"qualquer": [1, 2]},
     }
     raw = json.dumps(doc, ensure_ascii=False, indent=1).encode()
-    r = receiver.post(f"/ccee/{TOKEN}", raw, "application/json; charset=UTF-8")
+    r = receiver.post(path=f"/ccee/{TOKEN}", content=raw, content_type="application/json; charset=UTF-8")
     assert r.status_code == 201, r.text
     (row,) = notificacao(receiver, tid)
     assert row[2][0] == {"nome": "MÊS_DE_REFERÊNCIA ☀", "valor": "ação"}
@@ -173,12 +168,12 @@ BAD_INPUTS = [
     ids=[case[0] for case in BAD_INPUTS],
 )
 def test_bad_input_gets_a_problem_and_is_quarantined(
-    receiver: Receiver, body: bytes, ctype: str, status: int, motivo: str, campo: str | None
+    receiver: InProcessReceiver, body: bytes, ctype: str, status: int, motivo: str, campo: str | None
 ) -> None:
     marker = uuid.uuid4().hex.encode()
     # A unique marker in the path tail lets us find this request's quarantine row.
     path = f"/ccee/{TOKEN}/{marker.decode()}"
-    r = receiver.post(path, body, ctype)
+    r = receiver.post(path=path, content=body, content_type=ctype)
     assert r.status_code == status, r.text
     assert r.headers["content-type"] == PROBLEM
     problem = r.json()
@@ -190,10 +185,7 @@ def test_bad_input_gets_a_problem_and_is_quarantined(
         assert problem["campo"] == campo
     rows = [
         q
-        for q in lake_query(
-            receiver.data_dir,
-            "quarentena",
-            "select motivo, detalhe, status_http, content_type, tamanho, corpo, destino, perfil "
+        for q in lake_rows(receiver.data_dir, table="quarentena", sql="select motivo, detalhe, status_http, content_type, tamanho, corpo, destino, perfil "
             "from t",
         )
         if q[6].endswith(marker.decode())
@@ -203,14 +195,14 @@ def test_bad_input_gets_a_problem_and_is_quarantined(
     assert (q_motivo, status_http, content_type) == (motivo, status, ctype)
     assert detalhe == problem["detail"]
     assert destino == f"/ccee/***/{marker.decode()}"
-    assert perfil == "PERFIL_A"
+    assert perfil == PERFIL
     assert tamanho == len(body)
     assert bytes(corpo) == body[: 64 * 1024]
 
 
-def test_missing_content_type_is_read_as_json(receiver: Receiver) -> None:
+def test_missing_content_type_is_read_as_json(receiver: InProcessReceiver) -> None:
     tid = str(uuid.uuid4())
-    assert receiver.post(f"/ccee/{TOKEN}", body_for(tid), content_type=None).status_code == 201
+    assert receiver.post(path=f"/ccee/{TOKEN}", content=body_for(tid), content_type=None).status_code == 201
     assert len(notificacao(receiver, tid)) == 1
 
 
@@ -218,24 +210,24 @@ def test_missing_content_type_is_read_as_json(receiver: Receiver) -> None:
     "path", ["/ccee/wrong-token", f"/ccee/{TOKEN}x", "/ccee", "/ccee/", f"/ccee/x/{TOKEN}"]
 )
 def test_unknown_or_missing_token_is_404_and_nothing_is_stored(
-    receiver: Receiver, path: str
+    receiver: InProcessReceiver, path: str
 ) -> None:
-    before = lake_files(receiver.data_dir)
+    before = lake_data_files(receiver.data_dir)
     for body in (body_for(), b"garbage \xff"):
-        r = receiver.post(path, body)
+        r = receiver.post(path=path, content=body)
         assert r.status_code == 404
         assert r.headers["content-type"] == PROBLEM
         assert TOKEN not in r.text
-    assert lake_files(receiver.data_dir) == before
+    assert lake_data_files(receiver.data_dir) == before
 
 
-def test_health_ready_metrics(receiver: Receiver) -> None:
+def test_health_ready_metrics(receiver: InProcessReceiver) -> None:
     assert receiver.client.get("/healthz").status_code == 200
     assert receiver.client.get("/readyz").status_code == 200
-    receiver.post("/ccee/nope", body_for())
+    receiver.post(path="/ccee/nope", content=body_for())
     text = receiver.client.get("/metrics").text
     assert 'ccee_webhook_rejected_total{motivo="token_desconhecido"}' in text
-    assert 'ccee_webhook_deliveries_accepted_total{perfil="PERFIL_A"}' in text
+    assert f'ccee_webhook_deliveries_accepted_total{{perfil="{PERFIL}"}}' in text
     assert "ccee_webhook_lake_flush_seconds_bucket" in text
     assert TOKEN not in text and TOKEN2 not in text
 
@@ -244,19 +236,19 @@ def metric(text: str, name: str) -> float:
     return float(next(x for x in text.splitlines() if x.startswith(name)).rsplit(" ", 1)[1])
 
 
-def test_metrics_follow_deliveries_from_the_wal_to_parquet(receiver: Receiver) -> None:
+def test_metrics_follow_deliveries_from_the_wal_to_parquet(receiver: InProcessReceiver) -> None:
     flushed = 'ccee_webhook_lake_rows_flushed_total{tabela="notificacoes"}'
     published = 'ccee_webhook_lake_rows_published_total{tabela="notificacoes"}'
     unpublished = 'ccee_webhook_lake_unpublished_rows{tabela="notificacoes"}'
     tid = str(uuid.uuid4())
-    assert receiver.post(f"/ccee/{TOKEN}", body_for(tid)).status_code == 201
+    assert receiver.post(path=f"/ccee/{TOKEN}", content=body_for(tid)).status_code == 201
     assert len(notificacao(receiver, tid)) == 1  # waits until the lake has settled
     text = receiver.client.get("/metrics").text
     assert metric(text, unpublished) == 0
     assert metric(text, published) == metric(text, flushed) >= 1
 
 
-def test_openapi_document_describes_the_callback_contract(receiver: Receiver) -> None:
+def test_openapi_document_describes_the_callback_contract(receiver: InProcessReceiver) -> None:
     doc = receiver.client.get("/openapi.json").json()
     post = doc["paths"]["/ccee/{token}"]["post"]
     assert set(post["responses"]) == {"201", "400", "403", "404", "413", "415", "422", "503"}
@@ -266,25 +258,26 @@ def test_openapi_document_describes_the_callback_contract(receiver: Receiver) ->
     from ccee.mensagem import EVENT_CODE_PATTERN
 
     assert mensagem["properties"]["eventoNotificacao"]["pattern"] == EVENT_CODE_PATTERN
-    assert receiver.post(f"/ccee/{TOKEN}", body_for(evento="contrato.x")).status_code == 422
+    assert receiver.post(path=f"/ccee/{TOKEN}", content=body_for(evento="contrato.x")).status_code == 422
 
 
-def test_wrong_method_and_route_are_problems_not_crashes(receiver: Receiver) -> None:
+def test_wrong_method_and_route_are_problems_not_crashes(receiver: InProcessReceiver) -> None:
     r = receiver.client.get(f"/ccee/{TOKEN}")
     assert r.status_code == 405 and r.headers["content-type"] == PROBLEM
     r = receiver.client.post("/elsewhere", content=b"{}")
     assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
 
 
-def test_tokens_never_reach_logs_or_lake(receiver: Receiver) -> None:
-    receiver.post(f"/ccee/{TOKEN}/x", body_for())
-    receiver.post(f"/ccee/{TOKEN2}", b"{bad")
-    receiver.post("/ccee/guess-token", body_for())
-    receiver.post(f"/ccee/{TOKEN}/{TOKEN2}/{TOKEN}", body_for())
+def test_tokens_never_reach_logs_or_lake(receiver_factory: Callable[..., ReceiverProc]) -> None:
+    receiver = receiver_factory()
+    receiver.post(path=f"/ccee/{TOKEN}/x", content=body_for())
+    receiver.post(path=f"/ccee/{TOKEN2}", content=b"{bad")
+    receiver.post(path="/ccee/guess-token", content=body_for())
+    receiver.post(path=f"/ccee/{TOKEN}/{TOKEN2}/{TOKEN}", content=body_for())
     log = receiver.log()
     assert TOKEN not in log and TOKEN2 not in log
     assert "guess-token" not in log
-    for path in lake_files(receiver.data_dir):
+    for path in lake_data_files(receiver.data_dir):
         data = path.read_bytes()
         assert TOKEN.encode() not in data and TOKEN2.encode() not in data
     # One structured line per request, carrying the transactionId when there is one.
@@ -329,8 +322,8 @@ NEAR_MISS = st.fixed_dictionaries(
         ]
     ),
 )
-def test_no_input_gets_a_5xx(receiver: Receiver, body: bytes, ctype: str | None) -> None:
-    r = receiver.post(f"/ccee/{TOKEN}/fuzz", body, ctype)
+def test_no_input_gets_a_5xx(receiver: InProcessReceiver, body: bytes, ctype: str | None) -> None:
+    r = receiver.post(path=f"/ccee/{TOKEN}/fuzz", content=body, content_type=ctype)
     assert r.status_code in (201, 400, 413, 415, 422), r.text
     if r.status_code != 201:
         assert r.headers["content-type"] == PROBLEM and r.json()["status"] == r.status_code

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pl_helpers import Runner, make_runner
+from support.dagster_runs import Runner, make_runner
 
 
 @pytest.fixture

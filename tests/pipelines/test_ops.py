@@ -11,8 +11,8 @@ from pathlib import Path
 
 import dagster as dg
 import pyarrow.parquet as pq
-from pl_helpers import LAKE_ASSETS, Runner, query
-from pl_lake import Entrega, write_notificacoes
+from support.dagster_runs import LAKE_ASSETS, Runner, query
+from support.lake_builder import Entrega, write_notificacoes
 
 from ingest.lake_schema import NOTIFICACOES, partition_dir
 from settings import lake_root

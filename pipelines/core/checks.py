@@ -9,7 +9,7 @@ import duckdb
 from ingest.lake_schema import NOTIFICACOES
 from pipelines.core.lake import partition_files
 from pipelines.core.lake_tables import days_between
-from pipelines.core.names import quote_ident, quote_literal
+from pipelines.core.names import quote_ident
 
 
 def duplicados(con: duckdb.DuckDBPyConnection, tabela: str, chave: str = "transaction_id") -> int:
@@ -21,12 +21,11 @@ def duplicados(con: duckdb.DuckDBPyConnection, tabela: str, chave: str = "transa
     return int(row[0]) if row else 0
 
 
-def _lake_ids(con: duckdb.DuckDBPyConnection, data_dir: str, day: date) -> str:
-    files = partition_files(data_dir, NOTIFICACOES, day)
+def _lake_ids(files: list[str], param: str) -> str:
+    """Subquery of the distinct transaction_ids of the Parquet files bound to `$param`."""
     if not files:
         return "(SELECT NULL::VARCHAR AS transaction_id WHERE false)"
-    lst = "[" + ", ".join(quote_literal(str(f)) for f in files) + "]"
-    return f"(SELECT DISTINCT transaction_id FROM read_parquet({lst}, union_by_name = true))"
+    return f"(SELECT DISTINCT transaction_id FROM read_parquet(${param}, union_by_name = true))"
 
 
 def contagens_vs_lago(
@@ -39,9 +38,17 @@ def contagens_vs_lago(
     """
     out = {}
     for day in days_between(d0, d1):
+        files = {
+            "day_files": [str(f) for f in partition_files(data_dir, NOTIFICACOES, day)],
+            "previous_files": [
+                str(f) for f in partition_files(data_dir, NOTIFICACOES, day - timedelta(days=1))
+            ],
+        }
         esperado = con.execute(
-            f"SELECT count(*) FROM {_lake_ids(con, data_dir, day)} "
-            f"WHERE transaction_id NOT IN {_lake_ids(con, data_dir, day - timedelta(days=1))}"
+            f"SELECT count(*) FROM {_lake_ids(files['day_files'], 'day_files')} "
+            "WHERE transaction_id NOT IN "
+            f"{_lake_ids(files['previous_files'], 'previous_files')}",
+            {k: v for k, v in files.items() if v},
         ).fetchone()
         real = con.execute("SELECT count(*) FROM notificacoes WHERE dt = ?", [day]).fetchone()
         assert esperado is not None and real is not None

@@ -9,17 +9,14 @@ last receipt / delivery count include the following day's retries.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 import duckdb
 
 from ingest.lake_schema import NOTIFICACOES
 from pipelines.core.connections import transaction
 from pipelines.core.lake import partition_files
-from pipelines.core.names import quote_literal
 
 #: How many neighbouring days a transaction's deliveries may span (24 h retry window).
 JANELA_DIAS = 1
@@ -64,10 +61,6 @@ def days_between(d0: date, d1: date) -> list[date]:
     return [d0 + timedelta(days=i) for i in range((d1 - d0).days + 1)]
 
 
-def _parquet_list(files: Sequence[Path]) -> str:
-    return "[" + ", ".join(quote_literal(str(f)) for f in files) + "]"
-
-
 def stage_deliveries(
     con: duckdb.DuckDBPyConnection, data_dir: str | os.PathLike[str], d0: date, d1: date
 ) -> int:
@@ -93,10 +86,11 @@ def stage_deliveries(
             f"""
             INSERT INTO _entregas
             SELECT transaction_id, evento_notificacao, {meta}, recebido_em, perfil,
-                   DATE {quote_literal(day.isoformat())}, filename, file_row_number
-            FROM read_parquet({_parquet_list(files)}, union_by_name = true,
+                   $day, filename, file_row_number
+            FROM read_parquet($files, union_by_name = true,
                               filename = true, file_row_number = true)
-            """
+            """,
+            {"day": day, "files": [str(f) for f in files]},
         )
     return n_files
 
@@ -106,14 +100,14 @@ def load_notificacoes(
 ) -> CargaLago:
     """Replace days [d0, d1] of `notificacoes` and `metadados` in one transaction."""
     ensure_tables(con)
-    lo, hi = quote_literal(d0.isoformat()), quote_literal(d1.isoformat())
+    days = {"lo": d0, "hi": d1}
     with transaction(con):
         n_files = stage_deliveries(con, data_dir, d0, d1)
         lidas = con.execute(
-            f"SELECT count(*) FROM _entregas WHERE dt BETWEEN DATE {lo} AND DATE {hi}"
+            "SELECT count(*) FROM _entregas WHERE dt BETWEEN $lo AND $hi", days
         ).fetchone()[0]  # type: ignore[index]
         con.execute(
-            f"""
+            """
             CREATE OR REPLACE TEMP TABLE _primeiras AS
             WITH resumo AS (
                 SELECT transaction_id,
@@ -125,14 +119,15 @@ def load_notificacoes(
             SELECT e.transaction_id, e.perfil, e.evento_notificacao, e.metadados,
                    r.primeiro, r.ultimo, r.entregas, r.dt_primeiro AS dt
             FROM _entregas e JOIN resumo r USING (transaction_id)
-            WHERE r.dt_primeiro BETWEEN DATE {lo} AND DATE {hi}
-              AND e.dt BETWEEN DATE {lo} AND DATE {hi}
+            WHERE r.dt_primeiro BETWEEN $lo AND $hi
+              AND e.dt BETWEEN $lo AND $hi
             QUALIFY row_number() OVER (
                 PARTITION BY e.transaction_id ORDER BY e.recebido_em, e.arquivo, e.linha) = 1
-            """
+            """,
+            days,
         )
-        con.execute(f"DELETE FROM notificacoes WHERE dt BETWEEN DATE {lo} AND DATE {hi}")
-        con.execute(f"DELETE FROM metadados WHERE dt BETWEEN DATE {lo} AND DATE {hi}")
+        con.execute("DELETE FROM notificacoes WHERE dt BETWEEN $lo AND $hi", days)
+        con.execute("DELETE FROM metadados WHERE dt BETWEEN $lo AND $hi", days)
         con.execute(
             """
             INSERT INTO notificacoes

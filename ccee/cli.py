@@ -22,9 +22,9 @@ from ccee.config import select_profile
 from ccee.errors import AuthError, CCEEError
 from ccee.models import EventoNotificacao, ResultadoNotificacao
 from ccee.subscriptions import (
-    Desejada,
-    Mudanca,
-    Plano,
+    DesiredPreference,
+    Plan,
+    PlanChange,
     Redactor,
     SubscriptionsError,
     apply_plan,
@@ -262,7 +262,7 @@ _keep_option = click.option(
 
 def _plan_for(
     file: Path, perfil: str | None, timeout: float, keep_extra: bool
-) -> tuple[CCEEClient, list[Desejada], Plano]:
+) -> tuple[CCEEClient, list[DesiredPreference], Plan]:
     desired, file_perfil, secrets = load_desired(file)
     profile = select_profile(perfil)
     if file_perfil is not None and profile.codigo is not None and file_perfil != profile.codigo:
@@ -278,7 +278,7 @@ def _plan_for(
     return client, desired, make_plan(desired, current, redact, delete_extra=not keep_extra)
 
 
-def _print_plan(mudancas: list[Mudanca], title: str) -> None:
+def _print_plan(mudancas: list[PlanChange], title: str) -> None:
     table = Table("acao", "evento", "atual", "desejado", title=title)
     styles = {"add": "green", "update": "yellow", "delete": "red", "unchanged": "dim"}
     for m in mudancas:

@@ -57,7 +57,7 @@ class Statement(NamedTuple):
 
 
 @dataclass
-class CargaEntidades:
+class EntityLoad:
     """Per-entity rows, typed values and cast failures of one load."""
 
     linhas: dict[str, int] = field(default_factory=dict)
@@ -80,7 +80,7 @@ def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 def _register_entities(
-    con: duckdb.DuckDBPyConnection, entidades: list[str], carga: CargaEntidades
+    con: duckdb.DuckDBPyConnection, entidades: list[str], carga: EntityLoad
 ) -> dict[str, str]:
     known = _tables(con)
     existing = set(
@@ -105,7 +105,7 @@ def _register_columns(
     entidade: str,
     tabela: str,
     nomes: list[str],
-    carga: CargaEntidades,
+    carga: EntityLoad,
 ) -> list[CatalogColumn]:
     """Columns of an entity, adding any new name; in catalog order.
 
@@ -206,9 +206,9 @@ def _insert_sql(tabela: str, entidade: str, colunas: list[CatalogColumn]) -> Sta
     return Statement(sql, params)
 
 
-def load_entidades(con: duckdb.DuckDBPyConnection, d0: date, d1: date) -> CargaEntidades:
+def load_entity_tables(con: duckdb.DuckDBPyConnection, d0: date, d1: date) -> EntityLoad:
     """Replace days [d0, d1] in every `eventos_<entidade>` table, in one transaction."""
-    carga = CargaEntidades()
+    carga = EntityLoad()
     days = {"lo": d0, "hi": d1}
     ensure_catalog(con)
     with transaction(con):

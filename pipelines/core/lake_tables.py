@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS metadados (
 
 
 @dataclass(frozen=True)
-class CargaLago:
+class LakeLoad:
     """What one load did, for asset metadata."""
 
     arquivos: int
@@ -97,7 +97,7 @@ def stage_deliveries(
 
 def load_notificacoes(
     con: duckdb.DuckDBPyConnection, data_dir: str | os.PathLike[str], d0: date, d1: date
-) -> CargaLago:
+) -> LakeLoad:
     """Replace days [d0, d1] of `notificacoes` and `metadados` in one transaction."""
     ensure_tables(con)
     days = {"lo": d0, "hi": d1}
@@ -159,7 +159,7 @@ def load_notificacoes(
         ]  # type: ignore[index]
         con.execute("DROP TABLE _primeiras")
         con.execute("DROP TABLE _entregas")
-    return CargaLago(
+    return LakeLoad(
         arquivos=n_files,
         entregas_lidas=int(lidas),
         notificacoes=int(n_notif),

@@ -49,8 +49,3 @@ def unique_name(base: str, taken: Iterable[str]) -> str:
 def quote_ident(name: str) -> str:
     """A DuckDB quoted identifier (embedded double quotes doubled)."""
     return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(value: str) -> str:
-    """A SQL string literal (embedded single quotes doubled)."""
-    return "'" + value.replace("'", "''") + "'"

@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS sla_entrega (
 
 
 @dataclass(frozen=True)
-class CargaSla:
+class SlaLoad:
     linhas: int
     notificacoes: int
     notificado_ausente_no_lago: int
@@ -99,7 +99,7 @@ def _universo_sql() -> str:
     """
 
 
-def load_sla(con: duckdb.DuckDBPyConnection, d0: date, d1: date) -> CargaSla:
+def load_sla(con: duckdb.DuckDBPyConnection, d0: date, d1: date) -> SlaLoad:
     """Replace days [d0, d1] of `sla_entrega` in one transaction."""
     ensure_tables(con)
     days = {"lo": d0, "hi": d1}
@@ -156,10 +156,10 @@ def load_sla(con: duckdb.DuckDBPyConnection, d0: date, d1: date) -> CargaSla:
             days,
         ).fetchone()
     assert row is not None
-    return CargaSla(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+    return SlaLoad(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
 
 
-def notificados_ausentes(
+def notified_missing_from_lake(
     con: duckdb.DuckDBPyConnection, d0: date, d1: date, antes_de: datetime
 ) -> list[str]:
     """NOTIFICADO results of days [d0, d1] notified before `antes_de` that the lake lacks."""

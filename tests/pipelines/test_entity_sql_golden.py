@@ -93,7 +93,7 @@ def test_the_generated_sql_loads_typed_rows(
                     "INSERT INTO metadados VALUES (?, ?, ?, NULLIF(?, 'null'), ?)",
                     [tid, i, nome, valor, day],
                 )
-        carga = entity_tables.load_entidades(con, day, day)
+        carga = entity_tables.load_entity_tables(con, day, day)
         rows = con.execute(
             "SELECT transaction_id, id_contrato, mes_referencia, nome_d_agua, erros_conversao "
             "FROM eventos_contrato ORDER BY transaction_id"

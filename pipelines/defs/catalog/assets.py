@@ -40,9 +40,9 @@ def eventos_entidades(
 ):
     d0, d1 = run_days(context)
     with warehouse.connect() as con:
-        carga = entity_tables.load_entidades(con, d0, d1)
+        carga = entity_tables.load_entity_tables(con, d0, d1)
         tabelas = entity_tables.entity_tables(con)
-        dups = {t: checks.duplicados(con, t) for t in sorted(tabelas.values())}
+        dups = {t: checks.duplicate_keys(con, t) for t in sorted(tabelas.values())}
     if carga.tabelas_novas:
         context.log.info(f"new entity tables: {', '.join(carga.tabelas_novas)}")
     if carga.colunas_novas:

@@ -29,7 +29,7 @@ class CompactionError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Compactacao:
+class Compaction:
     dia: date
     arquivos: int
     linhas: int
@@ -47,7 +47,7 @@ def _fsync_dir(folder: Path) -> None:
 
 def compact_day(
     data_dir: str | os.PathLike[str], table: str, day: date, min_files: int = 2
-) -> Compactacao:
+) -> Compaction:
     folder = partition_dir(lake_root(data_dir), table, day)
     names = sorted(n for n in os.listdir(folder) if is_data_file(n)) if folder.is_dir() else []
     superseded: set[str] = set()
@@ -62,7 +62,7 @@ def compact_day(
     if len(sources) < min_files:
         if leftovers:
             _fsync_dir(folder)
-        return Compactacao(day, 0, 0, None, len(leftovers))
+        return Compaction(day, 0, 0, None, len(leftovers))
 
     expected = sum(pq.read_metadata(folder / n).num_rows for n in sources)
     tables = [pq.read_table(folder / n) for n in sources]
@@ -94,4 +94,4 @@ def compact_day(
     for n in sources:
         (folder / n).unlink(missing_ok=True)
     _fsync_dir(folder)
-    return Compactacao(day, len(sources), expected, final_name, len(leftovers))
+    return Compaction(day, len(sources), expected, final_name, len(leftovers))

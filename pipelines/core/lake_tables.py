@@ -19,7 +19,7 @@ from pipelines.core.connections import transaction
 from pipelines.core.lake import partition_files
 
 #: How many neighbouring days a transaction's deliveries may span (24 h retry window).
-JANELA_DIAS = 1
+NEIGHBOUR_DAYS = 1
 
 DDL = """
 CREATE TABLE IF NOT EXISTS notificacoes (
@@ -74,7 +74,8 @@ def stage_deliveries(
         """
     )
     n_files = 0
-    for day in days_between(d0 - timedelta(days=JANELA_DIAS), d1 + timedelta(days=JANELA_DIAS)):
+    margin = timedelta(days=NEIGHBOUR_DAYS)
+    for day in days_between(d0 - margin, d1 + margin):
         files = partition_files(data_dir, NOTIFICACOES, day)
         if not files:
             continue

@@ -20,7 +20,7 @@ from pipelines.core.registry import INSTANTE
 from settings import CCEE_TZ_NAME
 
 #: A notification stays open this long; an AGUARDANDO seen after it is counted as expired.
-JANELA_ENTREGA = timedelta(hours=24)
+DELIVERY_WINDOW = timedelta(hours=24)
 
 DDL = """
 CREATE TABLE IF NOT EXISTS sla_entrega (
@@ -107,7 +107,7 @@ def load_sla(con: duckdb.DuckDBPyConnection, d0: date, d1: date) -> SlaLoad:
         **days,
         "hi_lago": d1 + timedelta(days=1),
         "tz": CCEE_TZ_NAME,
-        "janela": int(JANELA_ENTREGA.total_seconds()),
+        "janela": int(DELIVERY_WINDOW.total_seconds()),
     }
     lat_ccee = "(epoch_us(data_notificacao) - epoch_us(data_origem)) / 1e6"
     lat_e2e = "(epoch_us(primeiro_recebimento) - epoch_us(origem)) / 1e6"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 import pyarrow.parquet as pq
+import pytest
 from support.dagster_runs import LAKE_ASSETS, Runner, query
 from support.lake_builder import Entrega, write_notificacoes
 
@@ -88,7 +89,9 @@ def test_compaction_is_lossless_and_skips_superseded_leftovers(data_dir: Path,
     assert query(data_dir, "SELECT count(*), sum(entregas) FROM notificacoes") == [(6, 11)]
 
 
-def test_dg_launch_partition_and_range(tmp_path: Path, data_dir: Path) -> None:
+def test_dg_launch_partition_and_range(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_notificacoes(data_dir, [Entrega("a", "CONTRATO.REGISTRADO", [("ID_CONTRATO", "1")],
                                           ts(12, 0)),
                                   Entrega("b", "CONTRATO.REGISTRADO", [("ID_CONTRATO", "2")],
@@ -113,6 +116,7 @@ def test_dg_launch_partition_and_range(tmp_path: Path, data_dir: Path) -> None:
                            "ORDER BY 1") == [(date(2026, 11, 20), 1, 1), (date(2026, 11, 21), 1, 1)]
     # Both launches ran on the instance of DAGSTER_HOME and succeeded: one run per launch
     # (every asset takes a single-run backfill policy, so the range is one run too).
+    monkeypatch.setenv("DAGSTER_HOME", str(home))  # the copied dagster.yaml reads it
     with dg.DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_runs()
         assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS] * 2

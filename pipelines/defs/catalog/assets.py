@@ -19,7 +19,7 @@ UNICO = dg.AssetCheckSpec(
 )
 
 
-class EventosConfig(dg.Config):
+class EntityTablesConfig(dg.Config):
     limite_taxa_erros_conversao: float = 0.01
     """Highest acceptable failed-cast share (failed / typed values) for the partition."""
 
@@ -36,7 +36,7 @@ class EventosConfig(dg.Config):
     "unparsable values kept in erros_conversao.",
 )
 def eventos_entidades(
-    context: dg.AssetExecutionContext, config: EventosConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, config: EntityTablesConfig, warehouse: WarehouseResource
 ):
     d0, d1 = run_days(context)
     with warehouse.connect() as con:

@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 
 from ingest.lake_files import partition_files
 from ingest.lake_schema import NOTIFICACOES, NOTIFICACOES_SCHEMA, partition_dir
-from pipelines.core.entity_tables import load_entidades
+from pipelines.core.entity_tables import load_entity_tables
 from pipelines.core.lake_tables import load_notificacoes
 from settings import lake_root
 
@@ -101,7 +101,7 @@ def project_load(data_dir: Path, wh: Path, d0: date, d1: date) -> float:
     con = duckdb.connect(str(wh))
     con.execute("SET TimeZone = 'UTC'")
     load_notificacoes(con, data_dir, d0, d1)
-    load_entidades(con, d0, d1)
+    load_entity_tables(con, d0, d1)
     con.close()
     return time.perf_counter() - t
 

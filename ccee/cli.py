@@ -23,7 +23,7 @@ from ccee.config import select_profile
 from ccee.contract import SITUACAO_AGUARDANDO, SITUACAO_EXPIRADO, SITUACAO_NOTIFICADO
 from ccee.errors import AuthError, CCEEError
 from ccee.models import EventoNotificacao, ResultadoNotificacao
-from ccee.subscriptions import Mudanca, Redactor, SubscriptionsError, expand, sync
+from ccee.subscriptions import PlanChange, Redactor, SubscriptionsError, expand, sync
 from settings import SettingsError
 
 if TYPE_CHECKING:  # zeep and friends load only when a command talks to CCEE
@@ -331,7 +331,7 @@ _keep_option = click.option(
 )
 
 
-def _print_plan(mudancas: list[Mudanca], title: str) -> None:
+def _print_plan(mudancas: list[PlanChange], title: str) -> None:
     table = Table("acao", "evento", "atual", "desejado", title=title)
     styles = {"add": "green", "update": "yellow", "delete": "red", "unchanged": "dim"}
     for m in mudancas:

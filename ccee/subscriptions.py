@@ -50,7 +50,7 @@ class SubscriptionsError(ValueError):
     """The subscriptions file is unreadable or invalid (message says where and why)."""
 
 
-class Desejada(msgspec.Struct, frozen=True):
+class DesiredPreference(msgspec.Struct, frozen=True):
     """A desired preference: the URL as written (template) and as sent (resolved)."""
 
     codigo: str
@@ -58,7 +58,7 @@ class Desejada(msgspec.Struct, frozen=True):
     url: str
 
 
-class Mudanca(msgspec.Struct, frozen=True):
+class PlanChange(msgspec.Struct, frozen=True):
     """One line of a plan. URLs here are already redacted: safe to print."""
 
     acao: Acao
@@ -67,8 +67,8 @@ class Mudanca(msgspec.Struct, frozen=True):
     desejado: str | None
 
 
-class Plano(msgspec.Struct, frozen=True):
-    mudancas: list[Mudanca]
+class Plan(msgspec.Struct, frozen=True):
+    mudancas: list[PlanChange]
 
     def count(self, acao: Acao) -> int:
         return sum(1 for m in self.mudancas if m.acao == acao)
@@ -159,7 +159,7 @@ def _check_url(url: str, where: str) -> None:
 
 def load_desired(
     path: Path, env: Mapping[str, str] | None = None
-) -> tuple[list[Desejada], str | None, list[str]]:
+) -> tuple[list[DesiredPreference], str | None, list[str]]:
     """(desired preferences, the file's `perfil` if any, secret values used)."""
     env = os.environ if env is None else env
     try:
@@ -184,7 +184,7 @@ def load_desired(
         prefs = {}
     if not isinstance(prefs, dict):
         raise SubscriptionsError(f"{path}: 'preferencias' must map event code -> URL")
-    desired: list[Desejada] = []
+    desired: list[DesiredPreference] = []
     secrets: list[str] = []
     for codigo, template in prefs.items():
         where = f"{path}: {codigo}"
@@ -197,7 +197,7 @@ def load_desired(
         url, used = expand(template.strip(), env, where)
         _check_url(url, where)
         secrets.extend(used)
-        desired.append(Desejada(codigo=codigo, template=template.strip(), url=url))
+        desired.append(DesiredPreference(codigo=codigo, template=template.strip(), url=url))
     return desired, (str(perfil) if perfil is not None else None), secrets
 
 
@@ -216,29 +216,29 @@ def _refuse_unknown_keys(path: Path, data: Mapping[object, object]) -> None:
 
 
 def make_plan(
-    desired: Iterable[Desejada],
+    desired: Iterable[DesiredPreference],
     current: Mapping[str, str | None],
     redact: Redactor,
     delete_extra: bool = True,
-) -> Plano:
+) -> Plan:
     """Diff desired vs current (code -> URL). Deletes only when `delete_extra`."""
     wanted = {d.codigo: d for d in desired}
-    changes: list[Mudanca] = []
+    changes: list[PlanChange] = []
     for codigo in sorted(set(wanted) | set(current)):
         d = wanted.get(codigo)
         atual = current.get(codigo) if codigo in current else None
         if d is None:
             if delete_extra:
-                changes.append(Mudanca("delete", codigo, redact(atual), None))
+                changes.append(PlanChange("delete", codigo, redact(atual), None))
             continue
         shown = redact(d.url)
         if codigo not in current:
-            changes.append(Mudanca("add", codigo, None, shown))
+            changes.append(PlanChange("add", codigo, None, shown))
         elif atual != d.url:
-            changes.append(Mudanca("update", codigo, redact(atual), shown))
+            changes.append(PlanChange("update", codigo, redact(atual), shown))
         else:
-            changes.append(Mudanca("unchanged", codigo, redact(atual), shown))
-    return Plano(changes)
+            changes.append(PlanChange("unchanged", codigo, redact(atual), shown))
+    return Plan(changes)
 
 
 class _PrefClient(Protocol):
@@ -249,11 +249,11 @@ class _PrefClient(Protocol):
 
 def apply_plan(
     client: _PrefClient,
-    plano: Plano,
-    desired: Iterable[Desejada],
+    plano: Plan,
+    desired: Iterable[DesiredPreference],
     offered: Iterable[str],
-    on_change: Callable[[Mudanca, str], None] | None = None,
-) -> list[tuple[Mudanca, str]]:
+    on_change: Callable[[PlanChange, str], None] | None = None,
+) -> list[tuple[PlanChange, str]]:
     """Execute a plan: adds and updates first, deletes last. Unchanged lines cost no call.
 
     Refuses, before changing anything, event codes CCEE does not offer. Re-running after a
@@ -271,7 +271,7 @@ def apply_plan(
             f"CCEE does not offer event(s) {', '.join(unknown)} "
             "(see `ccee-webhook events`); nothing was changed"
         )
-    done: list[tuple[Mudanca, str]] = []
+    done: list[tuple[PlanChange, str]] = []
     order = {"add": 0, "update": 1, "delete": 2}
     for m in sorted(plano.mudancas, key=lambda m: (order.get(m.acao, 3), m.codigo)):
         if m.acao == "add":
@@ -291,8 +291,8 @@ def apply_plan(
 class Sincronizacao(msgspec.Struct, frozen=True):
     """What `sync` found and did: the plan, the changes applied (empty for a plan only)."""
 
-    plano: Plano
-    aplicadas: list[tuple[Mudanca, str]]
+    plano: Plan
+    aplicadas: list[tuple[PlanChange, str]]
     #: event codes CCEE offers (listed only when something had to be applied)
     oferecidos: list[str]
     perfil: str | None
@@ -306,7 +306,7 @@ def sync(
     timeout: float = 30.0,
     keep_extra: bool = False,
     apply: bool = False,
-    on_change: Callable[[Mudanca, str], None] | None = None,
+    on_change: Callable[[PlanChange, str], None] | None = None,
     client: CCEEClient | None = None,
 ) -> Sincronizacao:
     """`prefs plan` (apply=False) and `prefs apply` (apply=True) of a subscriptions file.

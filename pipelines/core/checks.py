@@ -13,7 +13,9 @@ from pipelines.core.lake_tables import days_between
 from pipelines.core.names import quote_ident
 
 
-def duplicados(con: duckdb.DuckDBPyConnection, tabela: str, chave: str = "transaction_id") -> int:
+def duplicate_keys(
+    con: duckdb.DuckDBPyConnection, tabela: str, chave: str = "transaction_id"
+) -> int:
     """How many key values appear more than once in a table (whole table, all partitions)."""
     row = con.execute(
         f"SELECT count(*) FROM (SELECT {quote_ident(chave)} FROM {quote_ident(tabela)} "
@@ -29,7 +31,7 @@ def _lake_ids(con: duckdb.DuckDBPyConnection, data_dir: str, day: date) -> str:
     return f"(SELECT DISTINCT transaction_id FROM {parquet_source(con, files)})"
 
 
-def contagens_vs_lago(
+def counts_vs_lake(
     con: duckdb.DuckDBPyConnection, data_dir: str, d0: date, d1: date
 ) -> dict[str, tuple[int, int]]:
     """Per day: (rows in `notificacoes`, transaction_ids first seen in that lake folder).

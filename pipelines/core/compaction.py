@@ -42,7 +42,7 @@ class CompactionError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Compactacao:
+class Compaction:
     dia: date
     arquivos: int
     linhas: int
@@ -76,7 +76,7 @@ def _combine(files: list[LakeFile], table: str, label: str) -> tuple[pa.Table, i
 
 def compact_day(
     data_dir: str | os.PathLike[str], table: str, day: date, min_files: int = 2
-) -> Compactacao:
+) -> Compaction:
     """Compact one day folder of a local or object-store lake (see the module docstring)."""
     files = day_files(data_dir, table, day)
     gone = superseded(files)
@@ -94,7 +94,7 @@ def compact_day(
     if len(sources) < min_files:
         if leftovers:
             _fsync_dir(folder)
-        return Compactacao(day, 0, 0, None, len(leftovers))
+        return Compaction(day, 0, 0, None, len(leftovers))
 
     combined, expected = _combine(sources, table, str(folder))
     final_name = f"{COMPACTED_PREFIX}{uuid.uuid4().hex}.parquet"
@@ -116,7 +116,7 @@ def compact_day(
         assert isinstance(f, Path)
         f.unlink(missing_ok=True)
     _fsync_dir(folder)
-    return Compactacao(day, len(sources), expected, final_name, len(leftovers))
+    return Compaction(day, len(sources), expected, final_name, len(leftovers))
 
 
 def _compact_objects(
@@ -126,7 +126,7 @@ def _compact_objects(
     sources: list[LakeFile],
     leftovers: list[LakeFile],
     min_files: int,
-) -> Compactacao:
+) -> Compaction:
     """On object storage: PUT the compacted object create-only (whole or not at all), read
     its footer back from the store, then delete the sources. A crash in between leaves
     sources that readers skip (named in the compacted footer) and the next run deletes."""
@@ -135,7 +135,7 @@ def _compact_objects(
         assert isinstance(f, LakeObject)
         delete(store, f.key)
     if len(sources) < min_files:
-        return Compactacao(day, 0, 0, None, len(leftovers))
+        return Compaction(day, 0, 0, None, len(leftovers))
     folder = f"{table}/{partition_name(day)}"
     combined, expected = _combine(sources, table, f"{lake.url}/{folder}")
     final_name = f"{COMPACTED_PREFIX}{uuid.uuid4().hex}.parquet"
@@ -150,4 +150,4 @@ def _compact_objects(
     for f in sources:
         assert isinstance(f, LakeObject)
         delete(store, f.key)
-    return Compactacao(day, len(sources), expected, final_name, len(leftovers))
+    return Compaction(day, len(sources), expected, final_name, len(leftovers))

@@ -19,10 +19,9 @@ from ingest.lake_files import partition_files
 from ingest.lake_schema import NOTIFICACOES
 from pipelines.core.connections import transaction
 from pipelines.core.lake_sql import parquet_source
-from pipelines.core.names import quote_literal
 
 #: How many neighbouring days a transaction's deliveries may span (24 h retry window).
-JANELA_DIAS = 1
+NEIGHBOUR_DAYS = 1
 
 DDL = """
 CREATE TABLE IF NOT EXISTS notificacoes (
@@ -50,7 +49,7 @@ CREATE TABLE IF NOT EXISTS metadados (
 
 
 @dataclass(frozen=True)
-class CargaLago:
+class LakeLoad:
     """What one load did, for asset metadata."""
 
     arquivos: int
@@ -86,7 +85,8 @@ def stage_deliveries(
         """
     )
     n_files = 0
-    for day in days_between(d0 - timedelta(days=JANELA_DIAS), d1 + timedelta(days=JANELA_DIAS)):
+    margin = timedelta(days=NEIGHBOUR_DAYS)
+    for day in days_between(d0 - margin, d1 + margin):
         files = partition_files(data_dir, NOTIFICACOES, day)
         if not files:
             continue
@@ -100,26 +100,27 @@ def stage_deliveries(
             f"""
             INSERT INTO _entregas
             SELECT transaction_id, evento_notificacao, {meta}, recebido_em, perfil,
-                   DATE {quote_literal(day.isoformat())}, filename, file_row_number, {avisos}
+                   $day, filename, file_row_number, {avisos}
             FROM {source}
-            """
+            """,
+            {"day": day},
         )
     return n_files
 
 
 def load_notificacoes(
     con: duckdb.DuckDBPyConnection, data_dir: str | os.PathLike[str], d0: date, d1: date
-) -> CargaLago:
+) -> LakeLoad:
     """Replace days [d0, d1] of `notificacoes` and `metadados` in one transaction."""
     ensure_tables(con)
-    lo, hi = quote_literal(d0.isoformat()), quote_literal(d1.isoformat())
+    days = {"lo": d0, "hi": d1}
     with transaction(con):
         n_files = stage_deliveries(con, data_dir, d0, d1)
         lidas = con.execute(
-            f"SELECT count(*) FROM _entregas WHERE dt BETWEEN DATE {lo} AND DATE {hi}"
+            "SELECT count(*) FROM _entregas WHERE dt BETWEEN $lo AND $hi", days
         ).fetchone()[0]  # type: ignore[index]
         con.execute(
-            f"""
+            """
             CREATE OR REPLACE TEMP TABLE _primeiras AS
             WITH resumo AS (
                 SELECT transaction_id,
@@ -132,14 +133,15 @@ def load_notificacoes(
             SELECT e.transaction_id, e.perfil, e.evento_notificacao, e.metadados,
                    r.primeiro, r.ultimo, r.entregas, r.dt_primeiro AS dt, r.avisos
             FROM _entregas e JOIN resumo r USING (transaction_id)
-            WHERE r.dt_primeiro BETWEEN DATE {lo} AND DATE {hi}
-              AND e.dt BETWEEN DATE {lo} AND DATE {hi}
+            WHERE r.dt_primeiro BETWEEN $lo AND $hi
+              AND e.dt BETWEEN $lo AND $hi
             QUALIFY row_number() OVER (
                 PARTITION BY e.transaction_id ORDER BY e.recebido_em, e.arquivo, e.linha) = 1
-            """
+            """,
+            days,
         )
-        con.execute(f"DELETE FROM notificacoes WHERE dt BETWEEN DATE {lo} AND DATE {hi}")
-        con.execute(f"DELETE FROM metadados WHERE dt BETWEEN DATE {lo} AND DATE {hi}")
+        con.execute("DELETE FROM notificacoes WHERE dt BETWEEN $lo AND $hi", days)
+        con.execute("DELETE FROM metadados WHERE dt BETWEEN $lo AND $hi", days)
         con.execute(
             """
             INSERT INTO notificacoes (transaction_id, perfil, evento_notificacao, entidade,
@@ -172,7 +174,7 @@ def load_notificacoes(
         ]  # type: ignore[index]
         con.execute("DROP TABLE _primeiras")
         con.execute("DROP TABLE _entregas")
-    return CargaLago(
+    return LakeLoad(
         arquivos=n_files,
         entregas_lidas=int(lidas),
         notificacoes=int(n_notif),

@@ -52,5 +52,6 @@ def quote_ident(name: str) -> str:
 
 
 def quote_literal(value: str) -> str:
-    """A SQL string literal (embedded single quotes doubled)."""
+    """A SQL string literal (embedded single quotes doubled): only for file paths in
+    `read_parquet([...])` table expressions, where DuckDB takes no parameters."""
     return "'" + value.replace("'", "''") + "'"

@@ -133,7 +133,7 @@ def progresso(con: duckdb.DuckDBPyConnection, perfil: str, dia: date) -> Progres
     return Progresso(int(row[0]), row[1], bool(row[2])) if row else None
 
 
-def pagina_inicial(con: duckdb.DuckDBPyConnection, perfil: str, dia: date) -> int:
+def first_page(con: duckdb.DuckDBPyConnection, perfil: str, dia: date) -> int:
     """Where a pull starts: after the last committed page of an interrupted pull, else 1."""
     p = progresso(con, perfil, dia)
     if p is None or p.concluido:
@@ -163,7 +163,7 @@ def _set_progress(
 
 def iniciar(con: duckdb.DuckDBPyConnection, perfil: str, dia: date, agora: datetime) -> int:
     """Open a pull; returns the first page to ask for."""
-    inicio = pagina_inicial(con, perfil, dia)
+    inicio = first_page(con, perfil, dia)
     if inicio == 1:
         _set_progress(con, perfil, dia, 0, None, False, agora)
     return inicio
@@ -198,7 +198,7 @@ def _rows(itens: Sequence[Resultado], perfil: str, dia: date, agora: datetime) -
     return pa.Table.from_pydict(cols, schema=SCHEMA)
 
 
-def salvar_pagina(
+def save_page(
     con: duckdb.DuckDBPyConnection, perfil: str, dia: date, pagina: ResultPage, agora: datetime
 ) -> int:
     """Upsert one page and record it as done, atomically; returns rows written."""

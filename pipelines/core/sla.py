@@ -17,10 +17,10 @@ import duckdb
 
 from ccee.domain.metadata import INSTANTE
 from pipelines.core.connections import transaction
-from pipelines.core.names import quote_literal
+from settings import CCEE_TZ_NAME
 
 #: A notification stays open this long; an AGUARDANDO seen after it is counted as expired.
-JANELA_ENTREGA = timedelta(hours=24)
+DELIVERY_WINDOW = timedelta(hours=24)
 
 DDL = """
 CREATE TABLE IF NOT EXISTS sla_entrega (
@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS sla_entrega (
 
 
 @dataclass(frozen=True)
-class CargaSla:
+class SlaLoad:
     linhas: int
     notificacoes: int
     notificado_ausente_no_lago: int
@@ -56,16 +56,18 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
 
 
-def _universo_sql(lo: str, hi: str, hi_lago: str) -> str:
+def _universo_sql() -> str:
+    """Every transaction of days [$lo, $hi]: CCEE's results joined with the lake (whose days
+    reach $hi_lago, a notification arriving after midnight); parameters bound by the caller."""
     origem = INSTANTE.parse("m.valor")
     return f"""
-    WITH r AS (SELECT * FROM resultados_notificacao WHERE dia BETWEEN DATE {lo} AND DATE {hi}),
+    WITH r AS (SELECT * FROM resultados_notificacao WHERE dia BETWEEN $lo AND $hi),
     lago AS (
         SELECT n.transaction_id, n.perfil, n.evento_notificacao, n.primeiro_recebimento,
                n.entregas, n.dt
         FROM notificacoes n
         WHERE n.transaction_id IN (SELECT transaction_id FROM r)
-           OR (n.dt BETWEEN DATE {lo} AND DATE {hi_lago}
+           OR (n.dt BETWEEN $lo AND $hi_lago
                AND n.transaction_id NOT IN (SELECT transaction_id FROM resultados_notificacao))
     ),
     lago_origem AS (
@@ -83,9 +85,9 @@ def _universo_sql(lo: str, hi: str, hi_lago: str) -> str:
     l AS (
         SELECT * FROM lago_origem
         WHERE transaction_id IN (SELECT transaction_id FROM r)
-           OR timezone('America/Sao_Paulo', origem_lago)::DATE BETWEEN DATE {lo} AND DATE {hi}
+           OR timezone($tz, origem_lago)::DATE BETWEEN $lo AND $hi
     )
-    SELECT coalesce(r.dia, timezone('America/Sao_Paulo', l.origem_lago)::DATE) AS dia,
+    SELECT coalesce(r.dia, timezone($tz, l.origem_lago)::DATE) AS dia,
            coalesce(r.perfil, l.perfil) AS perfil,
            coalesce(r.evento_notificacao, l.evento_notificacao) AS evento_notificacao,
            r.transaction_id IS NOT NULL AS com_resultado,
@@ -97,17 +99,21 @@ def _universo_sql(lo: str, hi: str, hi_lago: str) -> str:
     """
 
 
-def load_sla(con: duckdb.DuckDBPyConnection, d0: date, d1: date) -> CargaSla:
+def load_sla(con: duckdb.DuckDBPyConnection, d0: date, d1: date) -> SlaLoad:
     """Replace days [d0, d1] of `sla_entrega` in one transaction."""
     ensure_tables(con)
-    lo, hi = quote_literal(d0.isoformat()), quote_literal(d1.isoformat())
-    hi_lago = quote_literal((d1 + timedelta(days=1)).isoformat())
-    janela = int(JANELA_ENTREGA.total_seconds())
+    days = {"lo": d0, "hi": d1}
+    universe = {
+        **days,
+        "hi_lago": d1 + timedelta(days=1),
+        "tz": CCEE_TZ_NAME,
+        "janela": int(DELIVERY_WINDOW.total_seconds()),
+    }
     lat_ccee = "(epoch_us(data_notificacao) - epoch_us(data_origem)) / 1e6"
     lat_e2e = "(epoch_us(primeiro_recebimento) - epoch_us(origem)) / 1e6"
     expirado = (
-        f"(situacao = 'EXPIRADO' OR (situacao = 'AGUARDANDO_NOTIFICACAO' AND "
-        f"atualizado_em >= data_origem + INTERVAL {janela} SECOND))"
+        "(situacao = 'EXPIRADO' OR (situacao = 'AGUARDANDO_NOTIFICACAO' AND "
+        "atualizado_em >= data_origem + to_seconds($janela)))"
     )
 
     def pcts(expr: str) -> str:
@@ -116,11 +122,11 @@ def load_sla(con: duckdb.DuckDBPyConnection, d0: date, d1: date) -> CargaSla:
         )
 
     with transaction(con):
-        con.execute(f"DELETE FROM sla_entrega WHERE dia BETWEEN DATE {lo} AND DATE {hi}")
+        con.execute("DELETE FROM sla_entrega WHERE dia BETWEEN $lo AND $hi", days)
         con.execute(
             f"""
             INSERT INTO sla_entrega
-            WITH u AS ({_universo_sql(lo, hi, hi_lago)})
+            WITH u AS ({_universo_sql()})
             SELECT dia, perfil, evento_notificacao,
                    count(*),
                    count(*) FILTER (WHERE situacao = 'NOTIFICADO'),
@@ -139,19 +145,21 @@ def load_sla(con: duckdb.DuckDBPyConnection, d0: date, d1: date) -> CargaSla:
             FROM u
             GROUP BY ALL
             ORDER BY dia, perfil, evento_notificacao
-            """
+            """,
+            universe,
         )
         row = con.execute(
-            f"""SELECT count(*), coalesce(sum(notificacoes), 0),
-                       coalesce(sum(notificado_ausente_no_lago), 0),
-                       coalesce(sum(no_lago_sem_resultado), 0)
-                FROM sla_entrega WHERE dia BETWEEN DATE {lo} AND DATE {hi}"""
+            """SELECT count(*), coalesce(sum(notificacoes), 0),
+                      coalesce(sum(notificado_ausente_no_lago), 0),
+                      coalesce(sum(no_lago_sem_resultado), 0)
+               FROM sla_entrega WHERE dia BETWEEN $lo AND $hi""",
+            days,
         ).fetchone()
     assert row is not None
-    return CargaSla(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+    return SlaLoad(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
 
 
-def notificados_ausentes(
+def notified_missing_from_lake(
     con: duckdb.DuckDBPyConnection, d0: date, d1: date, antes_de: datetime
 ) -> list[str]:
     """NOTIFICADO results of days [d0, d1] notified before `antes_de` that the lake lacks."""

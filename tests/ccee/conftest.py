@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ccee_samples import SAMPLES_DIR, sample_bytes  # noqa: F401  (re-exported for fixtures)
+from support.soap_samples import SAMPLES_DIR, sample_bytes  # noqa: F401  (re-exported for fixtures)
 
 
 @pytest.fixture
@@ -15,7 +15,7 @@ def samples_dir() -> Path:
 
 @pytest.fixture
 def fake_ccee():
-    from ccee_test_server import FakeCCEE, RunningServer
+    from support.fake_ccee import FakeCCEE, RunningServer
 
     fake = FakeCCEE()
     with RunningServer(fake) as server:

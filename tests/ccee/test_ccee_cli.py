@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from ccee_test_server import FakeCCEE, RunningServer
+from support.fake_ccee import FakeCCEE, RunningServer
 from click.testing import CliRunner, Result
 
 from ccee_webhook.cli import main

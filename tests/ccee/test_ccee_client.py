@@ -7,8 +7,8 @@ import random
 from datetime import UTC, datetime
 
 import pytest
-from ccee_samples import sample_bytes
-from ccee_test_server import FakeCCEE, RunningServer, Scripted
+from support.soap_samples import sample_bytes
+from support.fake_ccee import FakeCCEE, RunningServer, Scripted
 from lxml import etree
 
 from ccee import contract

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import zeep
-from ccee_samples import SAMPLES_DIR, sample_bytes
+from support.soap_samples import SAMPLES_DIR, sample_bytes
 from lxml import etree
 
 from ccee import contract

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 
 import pytest
-from ccee_samples import sample_bytes
+from support.soap_samples import sample_bytes
 
 from ccee.contract import FAULT_ELEMENTS, validate_envelope
 from ccee.errors import AuthError, CCEEFault, InvalidParametersError, NoDataFoundError
@@ -98,7 +98,7 @@ def test_faults_pickle_with_their_fields() -> None:
 def test_fault_http_status_and_content_type_match_the_capture() -> None:
     import json
 
-    from ccee_samples import SAMPLES_DIR
+    from support.soap_samples import SAMPLES_DIR
 
     from ccee.faults import FAULT_CONTENT_TYPE, FAULT_HTTP_STATUS
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from certs import Pki, make_pki
+from support.pki import Pki, make_pki
 from click.testing import CliRunner
 
 from ccee.client import CCEEClient

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ccee.subscriptions import (
-    Desejada,
+    DesiredPreference,
     Redactor,
     SubscriptionsError,
     apply_plan,
@@ -44,9 +44,9 @@ def test_redactor_hides_known_and_token_like_secrets() -> None:
 
 def test_plan_covers_every_action() -> None:
     desired = [
-        Desejada("A.ADD", "t", "https://n.example/1"),
-        Desejada("A.UPD", "t", "https://n.example/2"),
-        Desejada("A.SAME", "t", "https://n.example/3"),
+        DesiredPreference("A.ADD", "t", "https://n.example/1"),
+        DesiredPreference("A.UPD", "t", "https://n.example/2"),
+        DesiredPreference("A.SAME", "t", "https://n.example/3"),
     ]
     current = {"A.UPD": "https://o.example/2", "A.SAME": "https://n.example/3",
                "A.DEL": "https://o.example/4"}
@@ -77,7 +77,7 @@ class _Recorder:
 
 
 def test_apply_uses_resolved_urls_and_refuses_unknown_codes() -> None:
-    desired = [Desejada("A.ADD", "https://n.example/${T}", "https://n.example/real-token-123")]
+    desired = [DesiredPreference("A.ADD", "https://n.example/${T}", "https://n.example/real-token-123")]
     plan = make_plan(desired, {"A.DEL": "https://o.example"}, Redactor(["real-token-123"]))
     assert plan.mudancas[0].desejado == "https://n.example/***"
     rec = _Recorder()
@@ -95,7 +95,7 @@ def test_load_desired_plain_mapping_and_env(tmp_path: Path) -> None:
     f.write_text("CONTRATO.REGISTRADO: https://r.example/${TOK}\n")
     desired, perfil, secrets = load_desired(f, {"TOK": "abc-123-secret"})
     assert perfil is None
-    assert desired == [Desejada("CONTRATO.REGISTRADO", "https://r.example/${TOK}",
+    assert desired == [DesiredPreference("CONTRATO.REGISTRADO", "https://r.example/${TOK}",
                                 "https://r.example/abc-123-secret")]
     assert secrets == ["abc-123-secret"]
     empty = tmp_path / "e.yaml"

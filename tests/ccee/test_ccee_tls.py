@@ -5,8 +5,8 @@ from __future__ import annotations
 import tempfile
 
 import pytest
-from ccee_test_server import FakeCCEE, RunningServer
-from certs import Pki, make_pki
+from support.fake_ccee import FakeCCEE, RunningServer
+from support.pki import Pki, make_pki
 
 from ccee.client import CCEEClient
 from ccee.config import Secret

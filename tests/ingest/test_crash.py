@@ -16,7 +16,10 @@ from collections.abc import Callable
 
 import duckdb
 import httpx
-from ingest_support import TOKEN, Receiver, body_for, lake_query
+from support.callbacks import body_for
+from support.credentials import TOKEN
+from support.lake import lake_rows
+from support.receiver import ReceiverProc
 
 from ingest.wal import unpublished_bytes
 
@@ -26,7 +29,7 @@ KILL_AFTER = 800
 
 
 def test_kill_9_under_load_loses_no_acknowledged_delivery(
-    receiver_factory: Callable[..., Receiver],
+    receiver_factory: Callable[..., ReceiverProc],
 ) -> None:
     rcv = receiver_factory()
     tids = [str(uuid.uuid4()) for _ in range(TOTAL)]
@@ -76,15 +79,14 @@ def test_kill_9_under_load_loses_no_acknowledged_delivery(
     # The same lake serves a restarted receiver: the WAL is published before it is ready...
     again = receiver_factory(data_dir=rcv.data_dir)
     assert unpublished_bytes(rcv.data_dir / "lake") == 0
-    rows = lake_query(rcv.data_dir, "notificacoes", "select transaction_id from t")
+    rows = lake_rows(rcv.data_dir, table="notificacoes", sql="select transaction_id from t")
     stored = [r[0] for r in rows]
     missing = set(acked) - set(stored)
     assert not missing, f"{len(missing)} acknowledged deliveries lost"
     assert len(stored) == len(set(stored)), "a delivery was published twice"
     # ...and new deliveries join the old ones.
     tid = str(uuid.uuid4())
-    assert again.post(f"/ccee/{TOKEN}", body_for(tid)).status_code == 201
-    count = lake_query(
-        rcv.data_dir, "notificacoes", f"select count(*) from t where transaction_id = '{tid}'"
+    assert again.post(path=f"/ccee/{TOKEN}", content=body_for(tid)).status_code == 201
+    count = lake_rows(rcv.data_dir, table="notificacoes", sql=f"select count(*) from t where transaction_id = '{tid}'"
     )
     assert count == [(1,)]

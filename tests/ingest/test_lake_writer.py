@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 import msgspec
 import pytest
-from ingest_support import lake_query
+from support.lake import lake_rows
 
 from ingest.fsops import FileOps
 from ingest.lake_schema import NOTIFICACOES, data_files
@@ -68,7 +68,7 @@ def test_concurrent_writes_share_flushes_and_all_land(tmp_path: Path) -> None:
         return tids
 
     tids = asyncio.run(go())
-    got = {r[0] for r in lake_query(tmp_path, NOTIFICACOES, "select transaction_id from t")}
+    got = {r[0] for r in lake_rows(tmp_path, table=NOTIFICACOES, sql="select transaction_id from t")}
     assert got == set(tids)
     files = data_files(tmp_path / "lake", NOTIFICACOES)
     # Group commit: far fewer files (and fsyncs) than rows.
@@ -87,10 +87,7 @@ def test_rows_are_split_by_sao_paulo_day(tmp_path: Path) -> None:
         await writer.close()
 
     asyncio.run(go())
-    got = lake_query(
-        tmp_path,
-        NOTIFICACOES,
-        "select transaction_id, regexp_extract(filename, 'dt=([0-9-]+)', 1) from "
+    got = lake_rows(tmp_path, table=NOTIFICACOES, sql="select transaction_id, regexp_extract(filename, 'dt=([0-9-]+)', 1) from "
         f"read_parquet('{tmp_path}/lake/notificacoes/*/*.parquet', filename=true) order by 1",
     )
     assert got == [("early", "2026-11-28"), ("late", "2026-11-27")]
@@ -114,7 +111,7 @@ def test_disk_failure_fails_every_waiter_then_recovers(tmp_path: Path, writer_cl
 
     results = asyncio.run(go())
     assert all(isinstance(r, PersistenceError) for r in results)
-    assert lake_query(tmp_path, NOTIFICACOES, "select transaction_id from t") == [("good",)]
+    assert lake_rows(tmp_path, table=NOTIFICACOES, sql="select transaction_id from t") == [("good",)]
     leftovers = [p.name for p in (tmp_path / "lake").rglob("*") if p.is_file()]
     assert not [n for n in leftovers if n.endswith(".tmp")]
 
@@ -134,7 +131,7 @@ def test_close_flushes_everything_queued(tmp_path: Path) -> None:
             await writer.write(row("after-close"))
 
     asyncio.run(go())
-    assert len(lake_query(tmp_path, NOTIFICACOES, "select * from t")) == 6
+    assert len(lake_rows(tmp_path, table=NOTIFICACOES, sql="select * from t")) == 6
 
 
 def test_a_row_the_lake_cannot_encode_does_not_fail_its_batch(tmp_path: Path) -> None:
@@ -155,5 +152,5 @@ def test_a_row_the_lake_cannot_encode_does_not_fail_its_batch(tmp_path: Path) ->
     ok1, bad, ok2 = asyncio.run(go())
     assert ok1 is None and ok2 is None
     assert isinstance(bad, PersistenceError)
-    got = sorted(r[0] for r in lake_query(tmp_path, NOTIFICACOES, "select transaction_id from t"))
+    got = sorted(r[0] for r in lake_rows(tmp_path, table=NOTIFICACOES, sql="select transaction_id from t"))
     assert got == ["ok-1", "ok-2"]

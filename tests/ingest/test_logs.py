@@ -7,7 +7,7 @@ import logging
 import threading
 
 import msgspec
-from ingest_support import wait_until
+from support.waiting import wait_until
 
 from ingest.logs import JsonLines, JsonLinesHandler
 

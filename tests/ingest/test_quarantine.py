@@ -17,7 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from ingest_support import CLI, TOKEN, body_for, lake_query, wait_until
+from support.callbacks import body_for
+from support.lake import lake_rows
+from support.paths import CLI
+from support.waiting import wait_until
 
 from ccee_webhook.cli import main
 from ingest.lake_schema import (
@@ -103,11 +106,11 @@ def old_quarantine(data_dir: Path) -> None:
 
 
 def delivered(data_dir: Path) -> list[tuple]:  # type: ignore[type-arg]
-    return lake_query(
+    return lake_rows(
         data_dir,
-        NOTIFICACOES,
         "select transaction_id, evento_notificacao, metadados, recebido_em, destino, perfil, "
         "instancia, avisos, corpo from t order by recebido_em",
+        table=NOTIFICACOES,
     )
 
 
@@ -244,13 +247,13 @@ def test_the_receiver_stores_ids_of_refused_bodies_and_they_replay_after_a_fix(
     rcv = receiver_factory("--max-body", "200")
     tx = str(uuid.uuid4())
     big = body_for(tx, extra="x" * 300)
-    assert rcv.post(f"/ccee/{TOKEN}", big).status_code == 413
-    assert rcv.post(f"/ccee/{TOKEN}", MISSING_ID).status_code == 422
-    wait_until(lambda: len(lake_query(rcv.data_dir, QUARENTENA)) == 2, what="quarantine rows")
-    rows = lake_query(
+    assert rcv.post(big).status_code == 413
+    assert rcv.post(MISSING_ID).status_code == 422
+    wait_until(lambda: len(lake_rows(rcv.data_dir, table=QUARENTENA)) == 2, what="quarantine rows")
+    rows = lake_rows(
         rcv.data_dir,
-        QUARENTENA,
         "select motivo, transaction_id, evento_notificacao from t order by motivo",
+        table=QUARENTENA,
     )
     assert rows == [
         ("corpo_grande_demais", tx, "CONTRATO.REGISTRADO"),

@@ -1,42 +1,49 @@
-"""CCEE's callback contract, through a real HTTP client against `ccee-webhook serve`."""
+"""CCEE's callback contract, through a real HTTP client against `ccee-webhook serve`.
+
+A real process here (not the in-process app): these tests also read the access log it writes."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 
 import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ingest_support import (
-    SAMPLE,
-    TOKEN,
-    TOKEN2,
-    Receiver,
-    body_for,
-    lake_files,
-    lake_query,
-    wait_until,
-)
+from support.callbacks import body_for
+from support.credentials import PERFIL, TOKEN, TOKEN2
+from support.lake import lake_data_files, lake_rows
+from support.paths import CALLBACK_SAMPLE
+from support.receiver import ReceiverProc, start_receiver
+from support.waiting import wait_until
 
 PROBLEM = "application/problem+json"
 
 
-def notificacao(rcv: Receiver, tid: str) -> list[tuple]:  # type: ignore[type-arg]
-    return lake_query(
+@pytest.fixture(scope="module")
+def receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReceiverProc]:
+    """One `serve` process shared by the module's tests (each uses its own transactionIds)."""
+    rcv = start_receiver(tmp_path_factory.mktemp("lake") / "data", "--max-body", "4KiB")
+    yield rcv
+    rcv.stop()
+
+
+def notificacao(rcv: ReceiverProc, tid: str) -> list[tuple]:  # type: ignore[type-arg]
+    return lake_rows(
         rcv.data_dir,
-        "notificacoes",
-        "select transaction_id, evento_notificacao, metadados, recebido_em, destino, perfil, "
-        f"corpo, instancia, avisos from t where transaction_id = '{tid}' order by recebido_em",
+        table="notificacoes",
+        sql="select transaction_id, evento_notificacao, metadados, recebido_em, destino, "
+        f"perfil, corpo, instancia, avisos from t where transaction_id = '{tid}' order by recebido_em",
     )
 
 
-def test_exact_ccee_sample_is_stored_verbatim(receiver: Receiver) -> None:
-    raw = SAMPLE.read_bytes()
+def test_exact_ccee_sample_is_stored_verbatim(receiver: ReceiverProc) -> None:
+    raw = CALLBACK_SAMPLE.read_bytes()
     tid = json.loads(raw)["transactionId"]
     before = len(notificacao(receiver, tid))
-    r = receiver.post(f"/ccee/{TOKEN}/contratos", raw)
+    r = receiver.post(raw, f"/ccee/{TOKEN}/contratos")
     assert r.status_code == 201, r.text
     assert r.json()["transactionId"] == tid
     rows = notificacao(receiver, tid)
@@ -52,16 +59,16 @@ def test_exact_ccee_sample_is_stored_verbatim(receiver: Receiver) -> None:
     ]
     assert corpo == raw.decode()
     assert destino == "/ccee/***/contratos"
-    assert perfil == "PERFIL_A"
+    assert perfil == PERFIL
     assert recebido_em.tzinfo is not None
     assert instancia
 
 
-def test_duplicates_are_acknowledged_and_recorded_again(receiver: Receiver) -> None:
+def test_duplicates_are_acknowledged_and_recorded_again(receiver: ReceiverProc) -> None:
     tid = str(uuid.uuid4())
     body = body_for(tid)
     for _ in range(3):
-        assert receiver.post(f"/ccee/{TOKEN2}", body).status_code == 201
+        assert receiver.post(body, f"/ccee/{TOKEN2}").status_code == 201
     rows = notificacao(receiver, tid)
     assert len(rows) == 3
     assert {r[5] for r in rows} == {None}  # unlabelled token: no perfil
@@ -71,7 +78,7 @@ def test_duplicates_are_acknowledged_and_recorded_again(receiver: Receiver) -> N
     assert float(dup.split()[-1]) >= 2
 
 
-def test_unknown_fields_unicode_names_and_charset_are_accepted(receiver: Receiver) -> None:
+def test_unknown_fields_unicode_names_and_charset_are_accepted(receiver: ReceiverProc) -> None:
     tid = str(uuid.uuid4())
     doc = {
         "eventoNotificacao": "MONTANTE_ENERGIA.AJUSTADO",
@@ -80,7 +87,7 @@ def test_unknown_fields_unicode_names_and_charset_are_accepted(receiver: Receive
         "campoNovo": {"qualquer": [1, 2]},
     }
     raw = json.dumps(doc, ensure_ascii=False, indent=1).encode()
-    r = receiver.post(f"/ccee/{TOKEN}", raw, "application/json; charset=UTF-8")
+    r = receiver.post(raw, f"/ccee/{TOKEN}", "application/json; charset=UTF-8")
     assert r.status_code == 201, r.text
     (row,) = notificacao(receiver, tid)
     assert row[2][0] == {"nome": "MÊS_DE_REFERÊNCIA ☀", "valor": "ação"}
@@ -183,7 +190,7 @@ DEVIATING = [
     ids=[case[0] for case in DEVIATING],
 )
 def test_what_the_contract_allows_is_stored_with_its_avisos(
-    receiver: Receiver,
+    receiver: ReceiverProc,
     doc: dict,
     avisos: list[str],
     metadados: list[dict],  # type: ignore[type-arg]
@@ -193,7 +200,7 @@ def test_what_the_contract_allows_is_stored_with_its_avisos(
         tid = "ccee-" + uuid.uuid4().hex[:10]
     doc = {**doc, "transactionId": tid}
     raw = json.dumps(doc).encode()
-    r = receiver.post(f"/ccee/{TOKEN}", raw)
+    r = receiver.post(raw, f"/ccee/{TOKEN}")
     assert r.status_code == 201, r.text
     assert r.json() == {"status": "recebido", "transactionId": tid}
     (row,) = notificacao(receiver, tid)
@@ -285,12 +292,12 @@ READABLE_IDS = {
     ids=[case[0] for case in BAD_INPUTS],
 )
 def test_bad_input_gets_a_problem_and_is_quarantined(
-    receiver: Receiver, body: bytes, ctype: str, status: int, motivo: str, campo: str | None
+    receiver: ReceiverProc, body: bytes, ctype: str, status: int, motivo: str, campo: str | None
 ) -> None:
     marker = uuid.uuid4().hex.encode()
     # A unique marker in the path tail lets us find this request's quarantine row.
     path = f"/ccee/{TOKEN}/{marker.decode()}"
-    r = receiver.post(path, body, ctype)
+    r = receiver.post(body, path, content_type=ctype)
     assert r.status_code == status, r.text
     assert r.headers["content-type"] == PROBLEM
     problem = r.json()
@@ -302,11 +309,11 @@ def test_bad_input_gets_a_problem_and_is_quarantined(
         assert problem["campo"] == campo
     rows = [
         q
-        for q in lake_query(
+        for q in lake_rows(
             receiver.data_dir,
-            "quarentena",
-            "select motivo, detalhe, status_http, content_type, tamanho, corpo, destino, perfil, "
-            "transaction_id, evento_notificacao from t",
+            table="quarentena",
+            sql="select motivo, detalhe, status_http, content_type, tamanho, corpo, destino, "
+            "perfil, transaction_id, evento_notificacao from t",
         )
         if q[6].endswith(marker.decode())
     ]
@@ -320,14 +327,14 @@ def test_bad_input_gets_a_problem_and_is_quarantined(
     assert (q_motivo, status_http, content_type) == (motivo, status, ctype)
     assert detalhe == problem["detail"]
     assert destino == f"/ccee/***/{marker.decode()}"
-    assert perfil == "PERFIL_A"
+    assert perfil == PERFIL
     assert tamanho == len(body)
     assert bytes(corpo) == body[: 64 * 1024]
 
 
-def test_missing_content_type_is_read_as_json(receiver: Receiver) -> None:
+def test_missing_content_type_is_read_as_json(receiver: ReceiverProc) -> None:
     tid = str(uuid.uuid4())
-    assert receiver.post(f"/ccee/{TOKEN}", body_for(tid), content_type=None).status_code == 201
+    assert receiver.post(body_for(tid), f"/ccee/{TOKEN}", content_type=None).status_code == 201
     assert len(notificacao(receiver, tid)) == 1
 
 
@@ -335,24 +342,24 @@ def test_missing_content_type_is_read_as_json(receiver: Receiver) -> None:
     "path", ["/ccee/wrong-token", f"/ccee/{TOKEN}x", "/ccee", "/ccee/", f"/ccee/x/{TOKEN}"]
 )
 def test_unknown_or_missing_token_is_404_and_nothing_is_stored(
-    receiver: Receiver, path: str
+    receiver: ReceiverProc, path: str
 ) -> None:
-    before = lake_files(receiver.data_dir)
+    before = lake_data_files(receiver.data_dir)
     for body in (body_for(), b"garbage \xff"):
-        r = receiver.post(path, body)
+        r = receiver.post(body, path)
         assert r.status_code == 404
         assert r.headers["content-type"] == PROBLEM
         assert TOKEN not in r.text
-    assert lake_files(receiver.data_dir) == before
+    assert lake_data_files(receiver.data_dir) == before
 
 
-def test_health_ready_metrics(receiver: Receiver) -> None:
+def test_health_ready_metrics(receiver: ReceiverProc) -> None:
     assert receiver.client.get("/healthz").status_code == 200
     assert receiver.client.get("/readyz").status_code == 200
-    receiver.post("/ccee/nope", body_for())
+    receiver.post(body_for(), "/ccee/nope")
     text = receiver.client.get("/metrics").text
     assert 'ccee_webhook_rejected_total{motivo="token_desconhecido"}' in text
-    assert 'ccee_webhook_deliveries_accepted_total{perfil="PERFIL_A"}' in text
+    assert 'ccee_webhook_deliveries_accepted_total{perfil=PERFIL}' in text
     assert "ccee_webhook_lake_flush_seconds_bucket" in text
     assert TOKEN not in text and TOKEN2 not in text
 
@@ -361,19 +368,19 @@ def metric(text: str, name: str) -> float:
     return float(next(x for x in text.splitlines() if x.startswith(name)).rsplit(" ", 1)[1])
 
 
-def test_metrics_follow_deliveries_from_the_wal_to_parquet(receiver: Receiver) -> None:
+def test_metrics_follow_deliveries_from_the_wal_to_parquet(receiver: ReceiverProc) -> None:
     flushed = 'ccee_webhook_lake_rows_flushed_total{tabela="notificacoes"}'
     published = 'ccee_webhook_lake_rows_published_total{tabela="notificacoes"}'
     unpublished = 'ccee_webhook_lake_unpublished_rows{tabela="notificacoes"}'
     tid = str(uuid.uuid4())
-    assert receiver.post(f"/ccee/{TOKEN}", body_for(tid)).status_code == 201
+    assert receiver.post(body_for(tid), f"/ccee/{TOKEN}").status_code == 201
     assert len(notificacao(receiver, tid)) == 1  # waits until the lake has settled
     text = receiver.client.get("/metrics").text
     assert metric(text, unpublished) == 0
     assert metric(text, published) == metric(text, flushed) >= 1
 
 
-def test_openapi_document_describes_the_callback_contract(receiver: Receiver) -> None:
+def test_openapi_document_describes_the_callback_contract(receiver: ReceiverProc) -> None:
     doc = receiver.client.get("/openapi.json").json()
     post = doc["paths"]["/ccee/{token}"]["post"]
     assert set(post["responses"]) == {"201", "400", "403", "404", "413", "415", "422", "503"}
@@ -391,29 +398,29 @@ def test_openapi_document_describes_the_callback_contract(receiver: Receiver) ->
     usual = doc["components"]["schemas"]["Mensagem"]
     assert usual["properties"]["eventoNotificacao"]["pattern"] == EVENT_CODE_PATTERN
     # as documented: a code off the pattern is accepted, an empty one is not
-    assert receiver.post(f"/ccee/{TOKEN}", body_for(evento="contrato.x")).status_code == 201
-    assert receiver.post(f"/ccee/{TOKEN}", body_for(evento="")).status_code == 422
+    assert receiver.post(body_for(evento="contrato.x"), f"/ccee/{TOKEN}").status_code == 201
+    assert receiver.post(body_for(evento=""), f"/ccee/{TOKEN}").status_code == 422
 
 
-def test_wrong_method_and_route_are_problems_not_crashes(receiver: Receiver) -> None:
+def test_wrong_method_and_route_are_problems_not_crashes(receiver: ReceiverProc) -> None:
     r = receiver.client.get(f"/ccee/{TOKEN}")
     assert r.status_code == 405 and r.headers["content-type"] == PROBLEM
     r = receiver.client.post("/elsewhere", content=b"{}")
     assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
 
 
-def test_tokens_never_reach_logs_or_lake(receiver: Receiver) -> None:
-    before = receiver.log().count('"ingest.access"')
-    receiver.post(f"/ccee/{TOKEN}/x", body_for())
-    receiver.post(f"/ccee/{TOKEN2}", b"{bad")
-    receiver.post("/ccee/guess-token", body_for())
-    receiver.post(f"/ccee/{TOKEN}/{TOKEN2}/{TOKEN}", body_for())
+def test_tokens_never_reach_logs_or_lake(receiver: ReceiverProc) -> None:
+    before = receiver.stderr().count('"ingest.access"')
+    receiver.post(body_for(), f"/ccee/{TOKEN}/x")
+    receiver.post(b"{bad", f"/ccee/{TOKEN2}")
+    receiver.post(body_for(), "/ccee/guess-token")
+    receiver.post(body_for(), f"/ccee/{TOKEN}/{TOKEN2}/{TOKEN}")
     # Access lines are written in batches off the event loop: wait for all four.
-    wait_until(lambda: receiver.log().count('"ingest.access"') >= 4 + before, what="access lines")
-    log = receiver.log()
+    wait_until(lambda: receiver.stderr().count('"ingest.access"') >= 4 + before, what="access lines")
+    log = receiver.stderr()
     assert TOKEN not in log and TOKEN2 not in log
     assert "guess-token" not in log
-    for path in lake_files(receiver.data_dir):
+    for path in lake_data_files(receiver.data_dir):
         data = path.read_bytes()
         assert TOKEN.encode() not in data and TOKEN2.encode() not in data
     # One structured line per request, carrying the transactionId when there is one.
@@ -458,30 +465,30 @@ NEAR_MISS = st.fixed_dictionaries(
         ]
     ),
 )
-def test_no_input_gets_a_5xx(receiver: Receiver, body: bytes, ctype: str | None) -> None:
-    r = receiver.post(f"/ccee/{TOKEN}/fuzz", body, ctype)
+def test_no_input_gets_a_5xx(receiver: ReceiverProc, body: bytes, ctype: str | None) -> None:
+    r = receiver.post(body, f"/ccee/{TOKEN}/fuzz", content_type=ctype)
     assert r.status_code in (201, 400, 413, 415, 422), r.text
     if r.status_code != 201:
         assert r.headers["content-type"] == PROBLEM and r.json()["status"] == r.status_code
 
 
-def test_a_client_gone_mid_body_is_logged_and_nothing_is_stored(receiver: Receiver) -> None:
+def test_a_client_gone_mid_body_is_logged_and_nothing_is_stored(receiver: ReceiverProc) -> None:
     import socket
 
     host, port = receiver.url.removeprefix("http://").split(":")
     body = body_for()
-    before = receiver.log().count('"status":499')
-    quarantined = lake_query(receiver.data_dir, "quarentena", "select count(*) from t")
+    before = receiver.stderr().count('"status":499')
+    quarantined = lake_rows(receiver.data_dir, "select count(*) from t", table="quarentena")
     with socket.create_connection((host, int(port)), timeout=10) as s:
         s.sendall(
             f"POST /ccee/{TOKEN} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n".encode()
             + body[:10]
         )
-    wait_until(lambda: receiver.log().count('"status":499') > before, what="a 499 line")
+    wait_until(lambda: receiver.stderr().count('"status":499') > before, what="a 499 line")
     line = msgspec.json.decode(
-        next(x for x in reversed(receiver.log().splitlines()) if '"status":499' in x)
+        next(x for x in reversed(receiver.stderr().splitlines()) if '"status":499' in x)
     )
     assert line["motivo"] == "cliente_desconectou" and line["destino"] == "/ccee/***"
-    assert receiver.post(f"/ccee/{TOKEN}", body_for()).status_code == 201  # still serving
-    assert lake_query(receiver.data_dir, "quarentena", "select count(*) from t") == quarantined
+    assert receiver.post(body_for(), f"/ccee/{TOKEN}").status_code == 201  # still serving
+    assert lake_rows(receiver.data_dir, "select count(*) from t", table="quarentena") == quarantined

@@ -20,16 +20,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from ingest_support import (
-    CLI,
-    TOKEN,
-    Receiver,
-    ThreadedServer,
-    body_for,
-    lake_files,
-    lake_query,
-    wait_until,
-)
+from support.callbacks import body_for
+from support.credentials import TOKEN
+from support.lake import lake_data_files, lake_rows
+from support.paths import CLI
+from support.receiver import ReceiverProc, ThreadedServer
+from support.waiting import wait_until
 
 from ingest.app import create_app
 from ingest.fsops import FileOps
@@ -37,7 +33,7 @@ from settings import ReceiverSettings, SenderToken
 
 
 def tids_in_lake(data_dir: Path) -> list[str]:
-    return [r[0] for r in lake_query(data_dir, "notificacoes", "select transaction_id from t")]
+    return [r[0] for r in lake_rows(data_dir, table="notificacoes", sql="select transaction_id from t")]
 
 
 def test_refuses_to_start_without_a_token(tmp_path: Path) -> None:
@@ -66,43 +62,43 @@ def test_refuses_a_publish_delay_that_is_not_positive(tmp_path: Path) -> None:
     assert TOKEN not in proc.stderr
 
 
-def test_insecure_mode_and_default_body_limit(receiver_factory: Callable[..., Receiver]) -> None:
+def test_insecure_mode_and_default_body_limit(receiver_factory: Callable[..., ReceiverProc]) -> None:
     rcv = receiver_factory("--insecure-no-token", tokens=None)
     tid = str(uuid.uuid4())
-    assert rcv.post("/ccee/preferencia-1", body_for(tid)).status_code == 201
-    assert rcv.post("/ccee", body_for()).status_code == 201
-    rows = lake_query(rcv.data_dir, "notificacoes", "select destino, perfil from t order by 1")
+    assert rcv.post(path="/ccee/preferencia-1", content=body_for(tid)).status_code == 201
+    assert rcv.post(path="/ccee", content=body_for()).status_code == 201
+    rows = lake_rows(rcv.data_dir, table="notificacoes", sql="select destino, perfil from t order by 1")
     assert rows == [("/ccee", None), ("/ccee/preferencia-1", None)]
     # Default limit: 1 MiB. A valid body just under it is accepted, one byte over is not.
     pad = 1024 * 1024 - len(body_for(tid, extra="")) - 10
     near = body_for(tid, extra="x" * pad)
     assert len(near) <= 1024 * 1024
-    assert rcv.post("/ccee/p", near).status_code == 201
+    assert rcv.post(path="/ccee/p", content=near).status_code == 201
     over = body_for(tid, extra="x" * (pad + 20))
-    r = rcv.post("/ccee/p", over)
+    r = rcv.post(path="/ccee/p", content=over)
     assert r.status_code == 413 and r.json()["motivo"] == "corpo_grande_demais"
 
 
 def test_restart_keeps_every_acknowledged_row(
-    receiver_factory: Callable[..., Receiver], tmp_path: Path
+    receiver_factory: Callable[..., ReceiverProc], tmp_path: Path
 ) -> None:
     data = tmp_path / "shared"
     first = receiver_factory(data_dir=data)
     tids = [str(uuid.uuid4()) for _ in range(40)]
     for tid in tids[:20]:
-        assert first.post(f"/ccee/{TOKEN}", body_for(tid)).status_code == 201
+        assert first.post(path=f"/ccee/{TOKEN}", content=body_for(tid)).status_code == 201
     assert first.stop() in (0, -signal.SIGTERM)  # uvicorn re-raises SIGTERM after shutdown
     assert "receiver stopped; lake flushed" in first.log()
     second = receiver_factory(data_dir=data)
     for tid in tids[20:]:
-        assert second.post(f"/ccee/{TOKEN}", body_for(tid)).status_code == 201
+        assert second.post(path=f"/ccee/{TOKEN}", content=body_for(tid)).status_code == 201
     assert sorted(tids_in_lake(data)) == sorted(tids)
-    instancias = lake_query(data, "notificacoes", "select count(distinct instancia) from t")
+    instancias = lake_rows(data, table="notificacoes", sql="select count(distinct instancia) from t")
     assert instancias == [(2,)]
 
 
 def test_graceful_shutdown_finishes_requests_in_flight(
-    receiver_factory: Callable[..., Receiver],
+    receiver_factory: Callable[..., ReceiverProc],
 ) -> None:
     rcv = receiver_factory()
     host, port = rcv.url.removeprefix("http://").split(":")
@@ -142,14 +138,14 @@ def test_graceful_shutdown_finishes_requests_in_flight(
     assert set(tids) <= set(tids_in_lake(rcv.data_dir))
 
 
-def test_ip_allow_list(receiver_factory: Callable[..., Receiver]) -> None:
+def test_ip_allow_list(receiver_factory: Callable[..., ReceiverProc]) -> None:
     denied = receiver_factory("--allow-ip", "10.0.0.0/8", "--allow-ip", "2001:db8::/32")
-    r = denied.post(f"/ccee/{TOKEN}", body_for())
+    r = denied.post(path=f"/ccee/{TOKEN}", content=body_for())
     assert r.status_code == 403 and r.json()["motivo"] == "ip_nao_permitido"
-    assert denied.post(f"/ccee/{TOKEN}", b"{bad").status_code == 403
-    assert lake_files(denied.data_dir) == []
+    assert denied.post(path=f"/ccee/{TOKEN}", content=b"{bad").status_code == 403
+    assert lake_data_files(denied.data_dir) == []
     allowed = receiver_factory("--allow-ip", "127.0.0.0/8")
-    assert allowed.post(f"/ccee/{TOKEN}", body_for()).status_code == 201
+    assert allowed.post(path=f"/ccee/{TOKEN}", content=body_for()).status_code == 201
 
 
 def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
@@ -182,9 +178,9 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def test_tls(receiver_factory: Callable[..., Receiver], tmp_path: Path) -> None:
+def test_tls(receiver_factory: Callable[..., ReceiverProc], tmp_path: Path) -> None:
     cert, key = _self_signed(tmp_path)
-    rcv = receiver_factory("--tls-cert", str(cert), "--tls-key", str(key))
+    rcv = receiver_factory("--tls-cert", str(cert), "--tls-key", str(key), verify=ssl.create_default_context(cafile=cert))
     assert rcv.url.startswith("https://127.0.0.1:")
     with httpx.Client(base_url=rcv.url, verify=ssl.create_default_context(cafile=cert)) as client:
         r = client.post(
@@ -200,10 +196,10 @@ def test_tls(receiver_factory: Callable[..., Receiver], tmp_path: Path) -> None:
 
 
 def test_unwritable_lake_answers_503_then_recovers(
-    receiver_factory: Callable[..., Receiver],
+    receiver_factory: Callable[..., ReceiverProc],
 ) -> None:
     rcv = receiver_factory()
-    assert rcv.post(f"/ccee/{TOKEN}", body_for()).status_code == 201
+    assert rcv.post(path=f"/ccee/{TOKEN}", content=body_for()).status_code == 201
     assert rcv.client.get("/readyz").status_code == 200
     tids_in_lake(rcv.data_dir)  # settled: the first delivery is published
     table = rcv.data_dir / "lake" / "notificacoes"
@@ -217,7 +213,7 @@ def test_unwritable_lake_answers_503_then_recovers(
     durable_meanwhile: list[str] = []
     for _ in range(5):
         tid = str(uuid.uuid4())
-        r = rcv.post(f"/ccee/{TOKEN}", body_for(tid))
+        r = rcv.post(path=f"/ccee/{TOKEN}", content=body_for(tid))
         if r.status_code == 201:
             durable_meanwhile.append(tid)
             continue
@@ -228,11 +224,11 @@ def test_unwritable_lake_answers_503_then_recovers(
     assert r.json()["motivo"] == "persistencia_falhou"
     assert "Retry-After" in r.headers
     # Bad input is still answered as bad input (4xx), never a 5xx, even with the disk broken.
-    assert rcv.post(f"/ccee/{TOKEN}", b"{bad").status_code == 400
+    assert rcv.post(path=f"/ccee/{TOKEN}", content=b"{bad").status_code == 400
     table.unlink()
     moved.rename(table)
     assert rcv.client.get("/readyz").status_code == 200
-    assert rcv.post(f"/ccee/{TOKEN}", body_for(tid)).status_code == 201  # CCEE's retry
+    assert rcv.post(path=f"/ccee/{TOKEN}", content=body_for(tid)).status_code == 201  # CCEE's retry
     stored = tids_in_lake(rcv.data_dir)
     assert stored.count(tid) == 1
     assert all(stored.count(t) == 1 for t in durable_meanwhile)
@@ -269,11 +265,11 @@ def test_full_disk_via_filesystem_seam_is_503_never_201(tmp_path: Path) -> None:
     assert [p for p in tmp_path.rglob("*.tmp")] == []
 
 
-def test_several_workers_share_the_lake(receiver_factory: Callable[..., Receiver]) -> None:
+def test_several_workers_share_the_lake(receiver_factory: Callable[..., ReceiverProc]) -> None:
     rcv = receiver_factory("--workers", "2")
     tids = [str(uuid.uuid4()) for _ in range(30)]
     for tid in tids:
-        assert rcv.post(f"/ccee/{TOKEN}", body_for(tid)).status_code == 201
+        assert rcv.post(path=f"/ccee/{TOKEN}", content=body_for(tid)).status_code == 201
     assert sorted(tids_in_lake(rcv.data_dir)) == sorted(tids)
     assert rcv.stop() in (0, -signal.SIGTERM)
     assert rcv.log().count("receiver stopped; lake flushed") == 2

@@ -17,7 +17,8 @@ from typing import BinaryIO
 
 import msgspec
 import pytest
-from ingest_support import lake_query, wait_until
+from support.lake import lake_rows
+from support.waiting import wait_until
 
 from ingest.fsops import FileOps
 from ingest.lake_schema import NOTIFICACOES, data_files
@@ -48,7 +49,7 @@ def wal_dir(tmp_path: Path) -> Path:
 
 
 def tids_in_lake(tmp_path: Path) -> list[str]:
-    return [r[0] for r in lake_query(tmp_path, NOTIFICACOES, "select transaction_id from t")]
+    return [r[0] for r in lake_rows(tmp_path, table=NOTIFICACOES, sql="select transaction_id from t")]
 
 
 def orphan(tmp_path: Path, name: str, batches: list[list[Entrega]], tail: bytes = b"") -> Path:
@@ -90,7 +91,7 @@ def test_group_commit_over_the_wal_publishes_everything_once(tmp_path: Path) -> 
     assert sorted(got) == sorted(tids)  # each exactly once
     assert len(data_files(tmp_path / "lake", NOTIFICACOES)) < 20
     assert os.listdir(wal_dir(tmp_path)) == []  # a graceful stop leaves the WAL empty
-    meta = lake_query(tmp_path, NOTIFICACOES, "select metadados from t limit 1")[0][0]
+    meta = lake_rows(tmp_path, table=NOTIFICACOES, sql="select metadados from t limit 1")[0][0]
     assert meta == [
         {"nome": "ID_CONTRATO", "valor": "7"},
         {"nome": "MES_REFERENCIA", "valor": "null"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from nb_warehouse_data import build_empty_warehouse, build_warehouse
+from support.warehouse_data import build_empty_warehouse, build_warehouse
 
 
 @pytest.fixture(scope="session")

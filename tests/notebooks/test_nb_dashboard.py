@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from nb_cdp import Browser
+from support.browser import Browser
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from click.testing import CliRunner
-from nb_cdp import Browser
 from nb_png import colored_pixels
+from support.browser import Browser
 
 from pipelines.defs.reports.assets import report_assets
 from pipelines.defs.reports.export import external_references

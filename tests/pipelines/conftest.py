@@ -10,7 +10,7 @@ from pathlib import Path
 os.environ.setdefault("CCEE_WEBHOOK_PARTITIONS_START", "2024-01-01")
 
 import pytest
-from pl_helpers import Runner, make_runner
+from support.dagster_runs import Runner, make_runner
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from pl_helpers import LAKE_ASSETS, Runner, checks_of, query
-from pl_lake import Entrega, write_notificacoes
+from support.dagster_runs import LAKE_ASSETS, Runner, checks_of, query
+from support.lake_builder import Entrega, write_notificacoes
 
 from ccee.domain import lifecycle
 from pipelines.defs.contracts.assets import contratos, montantes_vigentes

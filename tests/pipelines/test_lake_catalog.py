@@ -7,8 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from pl_helpers import LAKE_ASSETS, Runner, checks_of, query
-from pl_lake import Entrega, write_notificacoes, write_quarentena
+from support.dagster_runs import LAKE_ASSETS, Runner, checks_of, query
+from support.lake_builder import Entrega, write_notificacoes, write_quarentena
 
 D = "2026-11-20"
 DAY = date(2026, 11, 20)

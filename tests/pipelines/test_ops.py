@@ -1,4 +1,5 @@
-"""The lake sensor, the compaction, and `dg launch` / `dg dev` from the project root."""
+"""The lake sensor, the compaction, and `dg launch` from the project root (a real process: the
+CLI is the point). The code location itself is checked in process in test_definitions.py."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pyarrow.parquet as pq
-from pl_helpers import LAKE_ASSETS, Runner, query
-from pl_lake import Entrega, write_notificacoes
+import pytest
+from support.dagster_runs import LAKE_ASSETS, Runner, query
+from support.lake_builder import Entrega, write_notificacoes
 
 from ingest.lake_schema import NOTIFICACOES, NOTIFICACOES_SCHEMA, partition_dir
 from settings import lake_root
@@ -74,14 +76,16 @@ def test_compaction_is_lossless_and_skips_superseded_leftovers(data_dir: Path,
     assert query(data_dir, "SELECT * FROM notificacoes ORDER BY ALL") == tables_before
 
     # the next compaction removes the leftovers and keeps a single file with every row
-    write_notificacoes(data_dir, [Entrega("t9", "CONTRATO.REGISTRADO", [], ts(14, 0))])
+    [t9_file] = write_notificacoes(
+        data_dir, [Entrega("t9", "CONTRATO.REGISTRADO", [], ts(14, 0))]
+    )
+    t9_rows = [str(x) for x in pq.read_table(t9_file).to_pylist()]  # the input, not the output
     r2 = compact_day(data_dir, NOTIFICACOES, DAY)
     assert (r2.arquivos, r2.linhas, r2.sobras_removidas) == (2, 11, 5)
     assert [p.name for p in folder.iterdir()] == [r2.destino]
     rows_after = [str(x) for x in pq.read_table(folder / str(r2.destino)).to_pylist()]
-    assert sorted(rows_after) == sorted(
-        [*rows_before, *map(str, pq.read_table(folder / str(r2.destino)).to_pylist()[-1:])]
-    )
+    assert len(t9_rows) == 1
+    assert sorted(rows_after) == sorted([*rows_before, *t9_rows])
     assert run("2026-11-20", LAKE_ASSETS).success
     assert query(data_dir, "SELECT count(*), sum(entregas) FROM notificacoes") == [(6, 11)]
 
@@ -118,7 +122,9 @@ def test_a_warehouse_from_before_avisos_gains_the_column(data_dir: Path, run: Ru
         ("x", None, ["codigo_fora_do_padrao"])]
 
 
-def test_dg_launch_partition_and_range(tmp_path: Path, data_dir: Path) -> None:
+def test_dg_launch_partition_and_range(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_notificacoes(data_dir, [Entrega("a", "CONTRATO.REGISTRADO", [("ID_CONTRATO", "1")],
                                           ts(12, 0)),
                                   Entrega("b", "CONTRATO.REGISTRADO", [("ID_CONTRATO", "2")],
@@ -144,55 +150,15 @@ def test_dg_launch_partition_and_range(tmp_path: Path, data_dir: Path) -> None:
     assert query(data_dir, "SELECT perfil, id_contrato, estado_atual, eventos FROM contratos "
                            "ORDER BY 2") == [("AGENTE1", 1, "REGISTRADO", 1),
                                              ("AGENTE1", 2, "REGISTRADO", 1)]
-    assert (home / "history").exists() or any(home.iterdir())
-
-
-def test_dg_dev_starts_and_shows_every_asset(tmp_path: Path, data_dir: Path) -> None:
-    """`dg dev` with a copy of the committed dagster.yaml serves the code location."""
-    import signal
-    import socket
-    import time
-
-    import httpx
-
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CCEE_WEBHOOK_")}
-    env.update(CCEE_WEBHOOK_DATA_DIR=str(data_dir), DAGSTER_HOME=str(home))
-    dg_bin = Path(sys.executable).parent / "dg"
-    proc = subprocess.Popen(
-        [str(dg_bin), "dev", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    query_assets = {"query": "{ assetNodes { assetKey { path } } }"}
-    try:
-        deadline = time.monotonic() + 150
-        keys: set[str] = set()
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                r = httpx.post(f"http://127.0.0.1:{port}/graphql", json=query_assets, timeout=5)
-                nodes = r.json()["data"]["assetNodes"]
-                keys = {"/".join(n["assetKey"]["path"]) for n in nodes}
-                if keys:
-                    break
-            except (httpx.HTTPError, KeyError, TypeError, ValueError):
-                pass
-            time.sleep(0.5)  # polling a server that is still starting, with a deadline
-        assert keys == {
-            "notificacoes", "metadados", "eventos_entidades", "quarentena",
-            "resultados_notificacao", "sla_entrega", "contratos", "montantes_vigentes",
-            "report_contract_events", "report_energy_amount_events", "report_event_volumes",
-            "report_delivery_health",
-        }
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    # Both launches ran on the instance of DAGSTER_HOME and succeeded: one run per launch
+    # (every asset takes a single-run backfill policy, so the range is one run too).
+    monkeypatch.setenv("DAGSTER_HOME", str(home))  # the copied dagster.yaml reads it
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs()
+        assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS] * 2
+        tags = [r.tags for r in reversed(runs)]
+    assert tags[0].get("dagster/partition") == "2026-11-20"
+    assert (
+        tags[1].get("dagster/asset_partition_range_start"),
+        tags[1].get("dagster/asset_partition_range_end"),
+    ) == ("2026-11-20", "2026-11-21")

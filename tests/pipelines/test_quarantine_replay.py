@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
-from pl_helpers import LAKE_ASSETS, Runner, query
-from pl_lake import write_quarentena
+from support.dagster_runs import LAKE_ASSETS, Runner, query
+from support.lake_builder import write_quarentena
 
 from ingest.quarantine import replay
 from pipelines.defs.lake.sensors import lake_sensor

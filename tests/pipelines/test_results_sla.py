@@ -11,8 +11,8 @@ from typing import Any
 
 import msgspec
 import pytest
-from pl_helpers import ALL_ASSETS, LAKE_ASSETS, Runner, checks_of, query
-from pl_lake import Entrega, write_notificacoes
+from support.dagster_runs import ALL_ASSETS, LAKE_ASSETS, Runner, checks_of, query
+from support.lake_builder import Entrega, write_notificacoes
 
 from ccee.models import Pagina, ResultadoNotificacao
 from pipelines.defs.results.assets import resultados_notificacao

@@ -20,8 +20,10 @@ from typing import Any, ClassVar
 import pytest
 import requests
 from lxml import etree
-from rel_dagster import RESULTS, materialize, query, sim_config, sp_day, use_simulator_profile
-from rel_helpers import PERFIL, WS_PASSWORD, WS_USERNAME
+from support.dagster_runs import RESULTS_ASSETS, materialize, query
+from settings import ccee_day
+from support.simulator import make_config, use_simulator_profile
+from support.credentials import PERFIL, WS_PASSWORD, WS_USERNAME
 
 from pipelines.resources import CCEEResource
 from simulator.knobs import FailPage, FaultSettings
@@ -144,19 +146,19 @@ def test_results_pull_survives_ccee_faults_and_ends_identical(
     monkeypatch.chdir(tmp_path)
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
     participant = Participant(WS_USERNAME, WS_PASSWORD, PERFIL, codigo_participante="666")
-    with run_simulator(sim_config(tmp_path, participant, start, seed=5)) as sim:
+    with run_simulator(make_config(tmp_path, participant, start, seed=5)) as sim:
         # Nobody listens at the destination: every notification stays AGUARDANDO, except
         # those we let "deliver" below, so the results mix situações.
         sim.subscribe(PERFIL, "CONTRATO.REGISTRADO", "http://127.0.0.1:9/ccee/none")
         for _ in range(EVENTS):
             sim.inject("CONTRATO.REGISTRADO")
         sim.fast_forward(timedelta(minutes=1))
-        partition = sp_day(start).isoformat()
+        partition = ccee_day(start).isoformat()
         ccee = CCEEResource(page_size=PAGE_SIZE, timeout_s=TIMEOUT_S)
 
         use_simulator_profile(monkeypatch, sim.url, WS_USERNAME, WS_PASSWORD, PERFIL)
         clean_dir = tmp_path / "clean" / "data"
-        assert materialize(clean_dir, RESULTS, partition, ccee=ccee).success
+        assert materialize(clean_dir, RESULTS_ASSETS, partition, ccee=ccee).success
         clean = _table(clean_dir)
         assert len(clean) == EVENTS
 
@@ -175,7 +177,7 @@ def test_results_pull_survives_ccee_faults_and_ends_identical(
         runs = 0
         while runs < MAX_RUNS:
             runs += 1
-            if materialize(faulty_dir, RESULTS, partition, ccee=ccee, raise_on_error=False).success:
+            if materialize(faulty_dir, RESULTS_ASSETS, partition, ccee=ccee, raise_on_error=False).success:
                 break
         sim.set_faults(FaultSettings())
         proxy.close()

@@ -15,15 +15,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from rel_dagster import LAKE_ASSETS, materialize, query, sp_day
-from rel_helpers import (
-    LoadLog,
-    assert_every_file_readable,
-    lake_files,
-    lake_glob,
-    launch_receiver,
-    post_many,
-)
+from support.dagster_runs import LAKE_ASSETS, materialize, query
+from settings import ccee_day
+from support.lake import assert_every_file_readable, lake_files, lake_glob
+from support.load import LoadLog, post_many
+from support.receiver import launch_receiver
 
 PER_RECEIVER = 2500
 
@@ -69,7 +65,7 @@ def test_two_receivers_one_lake_with_readers(
     threads = [threading.Thread(target=load), threading.Thread(target=reader)]
     for t in threads:
         t.start()
-    partition = sp_day(datetime.now(UTC)).isoformat()
+    partition = ccee_day(datetime.now(UTC)).isoformat()
     mid = materialize(data_dir, LAKE_ASSETS, partition)  # Dagster while both write
     for t in threads:
         t.join(timeout=120)

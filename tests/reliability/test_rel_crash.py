@@ -22,15 +22,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from rel_helpers import (
-    LoadLog,
-    ReceiverProc,
-    assert_every_file_readable,
-    body_for,
-    lake_transaction_ids,
-    launch_receiver,
-    post_many,
-)
+from support.callbacks import body_for
+from support.lake import assert_every_file_readable, lake_transaction_ids
+from support.load import LoadLog, post_many
+from support.receiver import ReceiverProc, launch_receiver
 
 KILLS = int(os.environ.get("REL_CRASH_KILLS", "20"))
 MAX_PER_CYCLE = int(os.environ.get("REL_CRASH_MAX_PER_CYCLE", "600"))

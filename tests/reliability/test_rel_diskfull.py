@@ -27,20 +27,12 @@ import httpx
 import msgspec
 import pytest
 import uvicorn
-from rel_helpers import (
-    PROBLEM_JSON,
-    TOKEN,
-    TOKENS_ENV,
-    LoadLog,
-    RawConnection,
-    assert_every_file_readable,
-    body_for,
-    host_port,
-    lake_transaction_ids,
-    post_many,
-    start_receiver,
-    wait_until,
-)
+from support.callbacks import PROBLEM_JSON, body_for
+from support.credentials import TOKEN, TOKENS_ENV
+from support.lake import assert_every_file_readable, lake_transaction_ids
+from support.load import LoadLog, RawConnection, host_port, post_many
+from support.receiver import start_receiver
+from support.waiting import wait_until
 
 from ingest.fsops import FileOps
 

@@ -24,7 +24,10 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rel_helpers import TOKEN, ReceiverProc, host_port, lake_rows, start_receiver
+from support.credentials import TOKEN
+from support.lake import lake_rows
+from support.load import host_port
+from support.receiver import ReceiverProc, start_receiver
 from rel_oracle import judge, problem_ok
 from schemathesis import GenerationMode
 

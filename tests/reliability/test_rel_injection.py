@@ -17,7 +17,9 @@ import dagster as dg
 import duckdb
 import msgspec
 import pytest
-from rel_helpers import TOKEN, lake_rows, start_receiver
+from support.credentials import TOKEN
+from support.lake import lake_rows
+from support.receiver import start_receiver
 
 from settings import CCEE_TZ
 from pipelines.defs.catalog.assets import eventos_entidades

@@ -5,7 +5,7 @@ The simulator (frozen clock, discrete-event fast-forward) delivers to a real
 events keep coming, then restarted on the same port. CCEE's retries (every 5 minutes) deliver
 the backlog; some 201s are "lost" on CCEE's side so a few notifications arrive twice. After
 materializing the real Dagster assets: `notificacoes` holds every notification exactly once,
-the SLA table reports the late ones with their true CCEE latency.
+the SLA_ASSETS table reports the late ones with their true CCEE latency.
 """
 
 from __future__ import annotations
@@ -14,17 +14,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from rel_dagster import (
-    LAKE_ASSETS,
-    RESULTS,
-    SLA,
-    days,
-    materialize,
-    query,
-    sim_config,
-    use_simulator_profile,
-)
-from rel_helpers import PERFIL, TOKEN, WS_PASSWORD, WS_USERNAME, free_port, start_receiver
+from support.dagster_runs import LAKE_ASSETS, RESULTS_ASSETS, SLA_ASSETS, days, materialize, query
+from support.simulator import make_config, use_simulator_profile
+from support.credentials import PERFIL, TOKEN, WS_PASSWORD, WS_USERNAME
+from support.receiver import start_receiver
+from support.waiting import free_port
 
 from simulator.knobs import FaultSettings
 from simulator.participants import Participant
@@ -46,7 +40,7 @@ def test_hours_long_outage_is_recovered_exactly_once(
     participant = Participant(WS_USERNAME, WS_PASSWORD, PERFIL, codigo_participante="666")
     port = free_port()
     rcv = start_receiver(data_dir, port=port)
-    with run_simulator(sim_config(tmp_path, participant, start, seed=11)) as sim:
+    with run_simulator(make_config(tmp_path, participant, start, seed=11)) as sim:
         use_simulator_profile(monkeypatch, sim.url, WS_USERNAME, WS_PASSWORD, PERFIL)
         for code in CODES:
             sim.subscribe(PERFIL, code, f"http://127.0.0.1:{port}/ccee/{TOKEN}")
@@ -77,10 +71,10 @@ def test_hours_long_outage_is_recovered_exactly_once(
         for p in partitions:
             assert materialize(data_dir, LAKE_ASSETS, p).success
         for p in partitions:
-            assert materialize(data_dir, RESULTS, p).success
+            assert materialize(data_dir, RESULTS_ASSETS, p).success
         no_grace = {"ops": {"sla_entrega": {"config": {"carencia_minutos": 0}}}}
         for p in partitions:
-            assert materialize(data_dir, SLA, p, run_config=no_grace).success
+            assert materialize(data_dir, SLA_ASSETS, p, run_config=no_grace).success
 
     rows = query(data_dir, "SELECT transaction_id, entregas FROM notificacoes")
     ids = [r[0] for r in rows]

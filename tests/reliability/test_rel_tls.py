@@ -7,29 +7,21 @@ against the CA) and the delivery lands in the lake.
 
 from __future__ import annotations
 
-import importlib.util
 import ssl
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
-from rel_dagster import sim_config, use_simulator_profile
-from rel_helpers import (
-    CERT_PASSWORD,
-    PERFIL,
-    TOKEN,
-    WS_PASSWORD,
-    WS_USERNAME,
-    body_for,
-    lake_transaction_ids,
-    start_receiver,
-)
+from support.simulator import make_config, use_simulator_profile
+from support.callbacks import body_for
+from support.credentials import CERT_PASSWORD, PERFIL, TOKEN, WS_PASSWORD, WS_USERNAME
+from support.lake import lake_transaction_ids
+from support.pki import make_pki
+from support.receiver import start_receiver
 
 from ccee.client import CCEEClient
 from ccee.errors import CCEEError
@@ -38,22 +30,11 @@ from simulator.participants import Participant
 from simulator.server import TLSConfig, run_simulator
 
 
-def _ccee_certs() -> ModuleType:
-    """Reuse the ccee tests' throwaway CA (tests/ccee/certs.py), imported by path."""
-    path = Path(__file__).resolve().parents[1] / "ccee" / "certs.py"
-    spec = importlib.util.spec_from_file_location("rel_ccee_certs", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["rel_ccee_certs"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_https_receiver_and_mutual_tls_client(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    pki = _ccee_certs().make_pki(tmp_path)
+    pki = make_pki(tmp_path)
     key, cert, extra = pkcs12.load_key_and_certificates(
         pki.client_pfx.read_bytes(), pki.client_pfx_password.encode()
     )
@@ -82,7 +63,7 @@ def test_https_receiver_and_mutual_tls_client(
         participant = Participant(WS_USERNAME, WS_PASSWORD, PERFIL, codigo_participante="666")
         tls = TLSConfig(certfile=pki.server_cert, keyfile=pki.server_key, client_ca=pki.ca_pem)
         start = datetime.now(UTC).replace(microsecond=0)
-        config = sim_config(
+        config = make_config(
             tmp_path, participant, start, dispatch=DispatchSettings(verify=str(pki.ca_pem))
         )
         with run_simulator(config, tls=tls) as sim:

@@ -3,7 +3,7 @@
 Runs last in the reliability suite (file name order) and scans EVERY file written under
 pytest's base temp dir during the session: receiver stdout/stderr, lake Parquet files,
 DuckDB warehouses, Dagster's on-disk event logs. The needles are this process's random
-URL tokens, WS-Security password and certificate password (rel_helpers.ALL_SECRETS), also
+URL tokens, WS-Security password and certificate password (support.credentials.ALL_SECRETS), also
 in their URL-encoded and base64 forms. The simulator's own database is CCEE's side (CCEE
 legitimately knows the callback URL) and is the only thing excluded.
 
@@ -19,7 +19,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from rel_helpers import ALL_SECRETS, TOKEN, body_for, start_receiver, walk_files
+from support.callbacks import body_for
+from support.credentials import ALL_SECRETS, TOKEN, walk_files
+from support.receiver import start_receiver
 
 from ccee.client import CCEEClient
 from ccee.config import Profile, Secret
@@ -94,6 +96,7 @@ def test_no_secret_in_any_file_written_by_the_suite(
     base = tmp_path_factory.getbasetemp()
     needles = _needles()
     hits: list[str] = []
+    failed: list[str] = []
     scanned = 0
     kinds: dict[str, int] = {}
     for path in walk_files([base]):
@@ -102,18 +105,29 @@ def test_no_secret_in_any_file_written_by_the_suite(
         if path.suffix in (".pem", ".key", ".pfx"):
             continue  # the throwaway PKI itself
         try:
-            data = path.read_bytes() + _decoded_text(path)
-        except (OSError, duckdb.Error):
+            data = path.read_bytes()
+        except OSError as exc:
+            failed.append(f"{path.relative_to(base)}: unreadable ({exc.strerror})")
             continue
+        try:
+            data += _decoded_text(path)
+        except duckdb.Error as exc:
+            # The raw bytes above are still scanned; a file that cannot be decoded is a
+            # failure of the scan (a compressed secret could hide in it), reported below.
+            failed.append(f"{path.relative_to(base)}: not decodable ({type(exc).__name__})")
         scanned += 1
         kind = path.suffix or path.name
         kinds[kind] = kinds.get(kind, 0) + 1
         for needle, what in needles.items():
             if needle in data:
                 hits.append(f"{what} in {path.relative_to(base)}")
-    print(f"\nREL-NUMBERS secrets: files_scanned={scanned} by_kind={kinds} hits={len(hits)}")
+    print(
+        f"\nREL-NUMBERS secrets: files_scanned={scanned} by_kind={kinds} hits={len(hits)} "
+        f"failed={len(failed)}"
+    )
     assert scanned > 5
     assert hits == [], "secrets leaked:\n" + "\n".join(sorted(set(hits))[:30])
+    assert failed == [], "files the scan could not fully read:\n" + "\n".join(failed[:30])
 
 
 def test_scanner_sees_secrets_inside_compressed_files(tmp_path: Path) -> None:

@@ -6,14 +6,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sim_helpers import Clients, Receiver, make_config
+from support.simulator import Clients, ScriptedReceiver, make_config
 
 from simulator.server import RunningSimulator, run_simulator
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
+def receiver() -> Iterator[ScriptedReceiver]:
+    r = ScriptedReceiver()
     r.up()
     yield r
     if r.hold is not None:

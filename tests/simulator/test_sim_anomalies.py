@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 import httpx
-from sim_helpers import PERFIL, T0, make_config
+from support.simulator import PERFIL, T0, make_config
 
 from ccee.domain import lifecycle
 from simulator.event_catalog import EventCatalog

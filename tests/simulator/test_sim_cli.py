@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 import zeep.exceptions
-from sim_helpers import Clients, headers
+from support.simulator import Clients, headers
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sim_helpers import PASSWORD, PERFIL, T0, USER, Receiver
+from support.simulator import PASSWORD, PERFIL, T0, USER, ScriptedReceiver
 
 from ccee.client import CCEEClient
 from ccee.config import Profile, Secret
@@ -23,7 +23,7 @@ def _client(sim: RunningSimulator, password: str = PASSWORD) -> CCEEClient:
 
 
 def test_every_operation_through_the_project_client(
-    sim: RunningSimulator, receiver: Receiver
+    sim: RunningSimulator, receiver: ScriptedReceiver
 ) -> None:
     with _client(sim) as c:
         assert sorted(e.codigo for e in c.listar_eventos()) == sorted(DEFAULT_CODES)

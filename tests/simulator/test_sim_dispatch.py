@@ -8,7 +8,7 @@ import time
 from datetime import timedelta
 
 import httpx
-from sim_helpers import PERFIL, T0, Receiver, make_config
+from support.simulator import PERFIL, T0, ScriptedReceiver, make_config
 
 from ccee.contract import SITUACAO_AGUARDANDO, SITUACAO_NOTIFICADO
 from ccee.mensagem import decode_mensagem
@@ -25,7 +25,7 @@ def _poll(cond: object, what: str, timeout: float = 20.0) -> None:
 
 
 def test_a_hanging_destination_does_not_stall_the_others(tmp_path: object) -> None:
-    slow, fast = Receiver(hold=threading.Event()), Receiver()
+    slow, fast = ScriptedReceiver(hold=threading.Event()), ScriptedReceiver()
     slow.up()
     fast.up()
     try:
@@ -54,7 +54,7 @@ def test_a_hanging_destination_does_not_stall_the_others(tmp_path: object) -> No
         fast.down()
 
 
-def test_lost_201_makes_a_duplicate_delivery(sim: RunningSimulator, receiver: Receiver) -> None:
+def test_lost_201_makes_a_duplicate_delivery(sim: RunningSimulator, receiver: ScriptedReceiver) -> None:
     sim.subscribe(PERFIL, "CONTRATO.CONCLUIDO", receiver.url)
     sim.set_faults(FaultSettings(lose_next_201=1))
     (tx,) = sim.inject("CONTRATO.CONCLUIDO")
@@ -72,7 +72,7 @@ def test_lost_201_makes_a_duplicate_delivery(sim: RunningSimulator, receiver: Re
 
 
 def test_admin_api_injects_raw_bodies_bursts_and_reports(
-    sim: RunningSimulator, receiver: Receiver
+    sim: RunningSimulator, receiver: ScriptedReceiver
 ) -> None:
     admin = httpx.Client(base_url=sim.url, trust_env=False, timeout=30)
     sim.subscribe(PERFIL, "CONTRATO.REGISTRADO", receiver.url)
@@ -127,7 +127,7 @@ def test_admin_api_injects_raw_bodies_bursts_and_reports(
 
 
 def test_preferences_and_pending_deliveries_survive_a_restart(
-    tmp_path: object, receiver: Receiver
+    tmp_path: object, receiver: ScriptedReceiver
 ) -> None:
     receiver.respond = lambda n: 503 if n < 3 else 201
     cfg = make_config(tmp_path)

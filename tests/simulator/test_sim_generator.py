@@ -8,7 +8,7 @@ import time
 from collections import defaultdict
 from datetime import timedelta
 
-from sim_helpers import PERFIL, T0, Receiver, make_config
+from support.simulator import PERFIL, T0, ScriptedReceiver, make_config
 
 from ccee.mensagem import decode_mensagem
 from simulator.event_catalog import DEFAULT_CODES, EventCatalog
@@ -76,7 +76,7 @@ def test_lifecycles_and_metadata_are_plausible() -> None:
     assert "null" in mes_values
 
 
-def test_generated_events_flow_at_the_configured_rate(tmp_path: object, receiver: Receiver) -> None:
+def test_generated_events_flow_at_the_configured_rate(tmp_path: object, receiver: ScriptedReceiver) -> None:
     """120 events per CCEE hour, clock at 3 CCEE hours per real second. Arrivals are
     counted by their dataOrigem, so a loaded machine (a lagging loop) cannot skew the rate."""
     cfg = make_config(tmp_path, time_scale=10_800.0, events_per_hour=120.0, seed=11)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from sim_helpers import PERFIL, T0, Clients, Receiver, make_config
+from support.simulator import PERFIL, T0, Clients, ScriptedReceiver, make_config
 
 from ccee.contract import SITUACAO_AGUARDANDO, SITUACAO_EXPIRADO, SITUACAO_NOTIFICADO
 from ccee.mensagem import decode_mensagem
@@ -35,7 +35,7 @@ def test_attempt_count_is_derived_from_the_rule() -> None:
 
 
 def test_receiver_down_then_back_is_notified_with_the_right_time(
-    sim: RunningSimulator, receiver: Receiver, clients: Clients
+    sim: RunningSimulator, receiver: ScriptedReceiver, clients: Clients
 ) -> None:
     sim.subscribe(PERFIL, "CONTRATO.REGISTRADO", receiver.url)
     receiver.down()  # port closed: connection refused
@@ -76,7 +76,7 @@ def test_receiver_down_then_back_is_notified_with_the_right_time(
     assert receiver.count == 1
 
 
-def test_retries_every_five_minutes_until_201(sim: RunningSimulator, receiver: Receiver) -> None:
+def test_retries_every_five_minutes_until_201(sim: RunningSimulator, receiver: ScriptedReceiver) -> None:
     receiver.respond = lambda n: 503 if n < 7 else 201
     sim.subscribe(PERFIL, "MONTANTE_ENERGIA.VALIDADO", receiver.url)
     (tx,) = sim.inject("MONTANTE_ENERGIA.VALIDADO")
@@ -92,7 +92,7 @@ def test_retries_every_five_minutes_until_201(sim: RunningSimulator, receiver: R
 
 
 def test_down_for_more_than_24_hours_expires_after_exactly_289_attempts(
-    sim: RunningSimulator, receiver: Receiver, clients: Clients
+    sim: RunningSimulator, receiver: ScriptedReceiver, clients: Clients
 ) -> None:
     receiver.respond = lambda n: 503
     sim.subscribe(PERFIL, "CONTRATO.VALIDADO", receiver.url)
@@ -116,7 +116,7 @@ def test_down_for_more_than_24_hours_expires_after_exactly_289_attempts(
     ]
 
 
-def test_free_running_clock_counts_the_same(tmp_path: object, receiver: Receiver) -> None:
+def test_free_running_clock_counts_the_same(tmp_path: object, receiver: ScriptedReceiver) -> None:
     """With time flowing (5 CCEE minutes ≈ 5 ms real), the count is still exactly 289
     and a receiver that recovers is NOTIFICADO."""
     receiver.respond = lambda n: 503

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import zeep.exceptions
 from lxml import etree
-from sim_helpers import PASSWORD, PERFIL, T0, USER, Clients, Receiver, headers
+from support.simulator import PASSWORD, PERFIL, T0, USER, Clients, ScriptedReceiver, headers
 
 from ccee.contract import (
     MSG_ATUALIZADA,
@@ -211,7 +211,7 @@ def test_wsdl_points_at_the_simulator(sim: RunningSimulator) -> None:
 
 
 def test_listar_resultados_filters_and_paginates(
-    sim: RunningSimulator, receiver: Receiver, clients: Clients
+    sim: RunningSimulator, receiver: ScriptedReceiver, clients: Clients
 ) -> None:
     receiver.respond = lambda n: 201
     sim.subscribe(PERFIL, "CONTRATO.REGISTRADO", receiver.url)

@@ -13,7 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from sim_helpers import PASSWORD, PERFIL, USER, make_config
+from support.simulator import PASSWORD, PERFIL, USER, make_config
 
 from ccee.client import CCEEClient
 from ccee.config import Profile, Secret

@@ -19,7 +19,7 @@ UNICO = dg.AssetCheckSpec(
 )
 
 
-class EventosConfig(dg.Config):
+class EntityTablesConfig(dg.Config):
     limite_taxa_erros_conversao: float = 0.01
     """Highest acceptable failed-cast share (failed / typed values) for the partition."""
 
@@ -36,13 +36,13 @@ class EventosConfig(dg.Config):
     "unparsable values kept in erros_conversao.",
 )
 def eventos_entidades(
-    context: dg.AssetExecutionContext, config: EventosConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, config: EntityTablesConfig, warehouse: WarehouseResource
 ):
     d0, d1 = run_days(context)
     with warehouse.connect() as con:
-        carga = entity_tables.load_entidades(con, d0, d1)
+        carga = entity_tables.load_entity_tables(con, d0, d1)
         tabelas = entity_tables.entity_tables(con)
-        dups = {t: checks.duplicados(con, t) for t in sorted(tabelas.values())}
+        dups = {t: checks.duplicate_keys(con, t) for t in sorted(tabelas.values())}
     if carga.tabelas_novas:
         context.log.info(f"new entity tables: {', '.join(carga.tabelas_novas)}")
     if carga.colunas_novas:

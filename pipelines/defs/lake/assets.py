@@ -57,12 +57,12 @@ def notificacoes_e_metadados(context: dg.AssetExecutionContext, warehouse: Wareh
     d0, d1 = run_days(context)
     with warehouse.connect() as con:
         carga = lake_tables.load_notificacoes(con, warehouse.data_dir, d0, d1)
-        dup = checks.duplicados(con, "notificacoes")
+        dup = checks.duplicate_keys(con, "notificacoes")
         dup_meta = con.execute(
             "SELECT count(*) FROM (SELECT transaction_id, posicao FROM metadados "
             "GROUP BY ALL HAVING count(*) > 1)"
         ).fetchone()[0]  # type: ignore[index]
-        contagens = checks.contagens_vs_lago(con, warehouse.data_dir, d0, d1)
+        contagens = checks.counts_vs_lake(con, warehouse.data_dir, d0, d1)
     context.log.info(
         f"{d0}..{d1}: {carga.arquivos} lake files, {carga.entregas_lidas} deliveries → "
         f"{carga.notificacoes} notificacoes, {carga.metadados} metadados"

@@ -12,7 +12,7 @@ from pipelines.partitions import TIMEZONE
 from pipelines.resources import WarehouseResource
 
 
-class CompactacaoConfig(dg.Config):
+class CompactionConfig(dg.Config):
     incluir_hoje: bool = False
     """Also compact today's folder (safe: only files present at the start are touched)."""
     min_arquivos: int = 2
@@ -20,7 +20,7 @@ class CompactacaoConfig(dg.Config):
 
 @dg.op(description="Compact every closed lake day folder that holds several files.")
 def compact_lake(
-    context: dg.OpExecutionContext, config: CompactacaoConfig, warehouse: WarehouseResource
+    context: dg.OpExecutionContext, config: CompactionConfig, warehouse: WarehouseResource
 ) -> dg.Output[int]:
     hoje = datetime.now(ZoneInfo(TIMEZONE)).date()
     feitos = 0

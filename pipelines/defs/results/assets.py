@@ -45,7 +45,7 @@ def resultados_notificacao(
             try:
                 for pagina in ccee.paginas_resultados(nome, dia, start_page=inicio):
                     with warehouse.connect() as con:
-                        linhas += results.salvar_pagina(con, perfil, dia, pagina, datetime.now(UTC))
+                        linhas += results.save_page(con, perfil, dia, pagina, datetime.now(UTC))
                     paginas += 1
                     context.log.debug(
                         f"{perfil} {dia}: page {pagina.numero}/{pagina.total_paginas}"

@@ -46,7 +46,7 @@ def sla_entrega(context: dg.AssetExecutionContext, config: SlaConfig, warehouse:
     antes_de = datetime.now(UTC) - timedelta(minutes=config.carencia_minutos)
     with warehouse.connect() as con:
         carga = sla.load_sla(con, d0, d1)
-        ausentes = sla.notificados_ausentes(con, d0, d1, antes_de)
+        ausentes = sla.notified_missing_from_lake(con, d0, d1, antes_de)
     if carga.notificado_ausente_no_lago:
         context.log.warning(
             f"{carga.notificado_ausente_no_lago} notifications CCEE reports as delivered are "

@@ -36,7 +36,7 @@ from ccee.contract import (
 )
 from ccee.faults import fault_envelope
 
-SAMPLES_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "soap"
+from support.paths import SOAP_SAMPLES as SAMPLES_DIR
 
 
 @dataclass

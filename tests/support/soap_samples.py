@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-SAMPLES_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "soap"
+from support.paths import SOAP_SAMPLES as SAMPLES_DIR
 
 #: The samples carry Postman/SoapUI placeholders instead of real credentials.
 _PLACEHOLDERS = {

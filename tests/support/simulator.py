@@ -1,5 +1,6 @@
-"""Helpers for the simulator's tests: a real loopback receiver we control, the test
-participant, a config factory, and zeep clients on the WSDL the simulator serves."""
+"""The simulator in tests: a real loopback receiver whose answers a test scripts, the test
+participant, a config factory, zeep clients on the WSDL the simulator serves, and the env-var
+CCEE profile pointing at a simulator."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
 import requests
 import zeep
 from zeep.transports import Transport
@@ -32,7 +34,7 @@ class Received:
 
 
 @dataclass
-class Receiver:
+class ScriptedReceiver:
     """A real HTTP server on 127.0.0.1 whose answers a test scripts.
 
     `respond(n)` gives the status for the n-th request (0-based). `down()` closes the port
@@ -99,12 +101,16 @@ class Receiver:
             self._server = None
 
 
-def make_config(tmp_path: Any, **kw: Any) -> SimulatorConfig:
+def make_config(
+    tmp_path: Any, participant: Participant = PARTICIPANT, start: datetime = T0, **kw: Any
+) -> SimulatorConfig:
+    """A simulator with a frozen clock at `start` (time moves only by fast_forward), no
+    spontaneous events, one participant."""
     base: dict[str, Any] = {
-        "participants": [PARTICIPANT],
+        "participants": [participant],
         "db_path": str(tmp_path / "sim.sqlite3"),
         "time_scale": 0.0,
-        "start": T0,
+        "start": start,
         "events_per_hour": 0.0,
         "seed": 7,
         # these tests time deliveries from dataOrigem exactly: first attempt at once
@@ -159,3 +165,15 @@ class Clients:
             _soapheaders=headers(pagina, tamanho), **kw
         )
 
+
+
+def use_simulator_profile(
+    monkeypatch: pytest.MonkeyPatch, url: str, username: str, password: str, perfil: str
+) -> None:
+    """The env-var profile `default`, as an operator would configure it for the simulator."""
+    for k in ("CERT", "KEY", "CERT_PASSWORD", "CA_BUNDLE", "CONFIG"):
+        monkeypatch.delenv(f"CCEE_WEBHOOK_{k}", raising=False)
+    monkeypatch.setenv("CCEE_WEBHOOK_CCEE_URL", url)
+    monkeypatch.setenv("CCEE_WEBHOOK_USERNAME", username)
+    monkeypatch.setenv("CCEE_WEBHOOK_PASSWORD", password)
+    monkeypatch.setenv("CCEE_WEBHOOK_PERFIL", perfil)

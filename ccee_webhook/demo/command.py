@@ -1,4 +1,4 @@
-"""`ccee-webhook demo`: the whole product end to end on one machine, in about a minute.
+"""`ccee-webhook demo`: the whole product end to end on one machine, in about two minutes.
 
 A local CCEE (the simulator) and the receiver run as child processes on free loopback ports;
 the participant's subscriptions are applied from a YAML file by the `prefs apply` function;
@@ -75,8 +75,7 @@ PHASES: list[tuple[str, Callable[[Context], None]]] = [
     ("history", history),
     ("live day", live_day),
     ("expire", phases.expire),
-    ("dagster", phases.pipeline),
-    ("alerts", phases.alerts),
+    ("dagster", phases.pipeline),  # with the alert rules, before the reports
 ]
 
 
@@ -200,7 +199,7 @@ def demo(
     keep: bool,
     json_summary: Path | None,
 ) -> None:
-    """Run the whole product end to end on this machine (about a minute and a half).
+    """Run the whole product end to end on this machine (about two minutes).
 
     Starts a local CCEE (the simulator) and the receiver on free loopback ports, applies the
     demo's subscriptions through the real SOAP client (`prefs apply`), replays a week of CCEE

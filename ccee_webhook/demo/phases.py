@@ -6,6 +6,7 @@ themselves (history and the live day) are in `days.py`.
 
 from __future__ import annotations
 
+import os
 import warnings
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -135,7 +136,8 @@ def lake_days(folder: Path) -> list[date]:
 
 
 def pipeline(ctx: Context) -> None:
-    """Every day partition in one Dagster run (single-run backfill), then the reports."""
+    """Every day partition in one Dagster run (single-run backfill), the alert rules, then the
+    reports (which show the open alerts)."""
     from ccee_webhook.demo.pipeline import materialize, prepare_home
 
     home = prepare_home(ctx.folder / "dagster_home")
@@ -143,12 +145,18 @@ def pipeline(ctx: Context) -> None:
     first = min([ctx.timeline.first_day, *lake])
     last = max([ctx.timeline.end.astimezone(CCEE_TZ).date(), *lake])
     last = min(last, datetime.now(CCEE_TZ).date())  # Dagster's newest partition is today
-    env = ctx.services.client_env() | {"DAGSTER_HOME": str(home)}
+    # the user's alert channels (CCEE_WEBHOOK_ALERT_*) pass through: the demo's alerts reach them
+    channels = {k: v for k, v in os.environ.items() if k.startswith("CCEE_WEBHOOK_ALERT_")}
+    env = ctx.services.client_env() | channels | {"DAGSTER_HOME": str(home)}
     with ctx.console.status("Dagster: materializing…") as status, scoped_env(env), \
             warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tables, html = materialize(
-            home, first, last, on_step=lambda m: status.update(f"Dagster: materializing {m}…")
+            home,
+            first,
+            last,
+            on_step=lambda m: status.update(f"Dagster: materializing {m}…"),
+            after_tables=lambda: alerts(ctx),
         )
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     ctx.console.print(

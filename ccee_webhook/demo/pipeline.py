@@ -61,8 +61,10 @@ def materialize(
     first: date,
     last: date,
     on_step: Callable[[str], None] | None = None,
+    after_tables: Callable[[], None] | None = None,
 ) -> tuple[RunReport, RunReport]:
-    """Every partitioned asset over [first, last] in one run, then every other asset.
+    """Every partitioned asset over [first, last] in one run, then `after_tables` (the alert
+    rules, so the reports show the alerts they raised), then every other asset.
 
     Reads `CCEE_WEBHOOK_*` and `DAGSTER_HOME` from the environment (the caller scopes them).
     """
@@ -93,6 +95,8 @@ def materialize(
         # A week of results in a few large pages (the simulator allows 500, like the CLI's
         # `results --page-size`), instead of the production default's many small ones.
         tables = _run(job, instance, partitioned, tags, {"ccee": {"config": {"page_size": 500}}})
+        if after_tables:
+            after_tables()
         if on_step:
             on_step(f"{len(others)} assets without partitions (the reports)")
         html = _run(job, instance, others, {"ccee-webhook/origem": "demo"})

@@ -1,6 +1,6 @@
-"""CCEE's callback contract, through a real HTTP client against `ccee-webhook serve`.
-
-A real process here (not the in-process app): these tests also read the access log it writes."""
+"""CCEE's callback contract over HTTP: the app in process (Litestar's test client, the
+`receiver` fixture), and a real `ccee-webhook serve` (`served`) where its access log or a raw
+socket is the point."""
 
 from __future__ import annotations
 
@@ -16,21 +16,21 @@ from support.callbacks import body_for
 from support.credentials import PERFIL, TOKEN, TOKEN2
 from support.lake import lake_data_files, lake_rows
 from support.paths import CALLBACK_SAMPLE
-from support.receiver import ReceiverProc, start_receiver
+from support.receiver import InProcessReceiver, ReceiverProc, start_receiver
 from support.waiting import wait_until
 
 PROBLEM = "application/problem+json"
 
 
 @pytest.fixture(scope="module")
-def receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReceiverProc]:
-    """One `serve` process shared by the module's tests (each uses its own transactionIds)."""
-    rcv = start_receiver(tmp_path_factory.mktemp("lake") / "data", "--max-body", "4KiB")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReceiverProc]:
+    """One `serve` process for the tests that read its log or talk to its socket."""
+    rcv = start_receiver(tmp_path_factory.mktemp("served") / "data", "--max-body", "4KiB")
     yield rcv
     rcv.stop()
 
 
-def notificacao(rcv: ReceiverProc, tid: str) -> list[tuple]:  # type: ignore[type-arg]
+def notificacao(rcv: InProcessReceiver | ReceiverProc, tid: str) -> list[tuple]:  # type: ignore[type-arg]
     return lake_rows(
         rcv.data_dir,
         table="notificacoes",
@@ -39,7 +39,7 @@ def notificacao(rcv: ReceiverProc, tid: str) -> list[tuple]:  # type: ignore[typ
     )
 
 
-def test_exact_ccee_sample_is_stored_verbatim(receiver: ReceiverProc) -> None:
+def test_exact_ccee_sample_is_stored_verbatim(receiver: InProcessReceiver) -> None:
     raw = CALLBACK_SAMPLE.read_bytes()
     tid = json.loads(raw)["transactionId"]
     before = len(notificacao(receiver, tid))
@@ -64,7 +64,7 @@ def test_exact_ccee_sample_is_stored_verbatim(receiver: ReceiverProc) -> None:
     assert instancia
 
 
-def test_duplicates_are_acknowledged_and_recorded_again(receiver: ReceiverProc) -> None:
+def test_duplicates_are_acknowledged_and_recorded_again(receiver: InProcessReceiver) -> None:
     tid = str(uuid.uuid4())
     body = body_for(tid)
     for _ in range(3):
@@ -78,7 +78,7 @@ def test_duplicates_are_acknowledged_and_recorded_again(receiver: ReceiverProc) 
     assert float(dup.split()[-1]) >= 2
 
 
-def test_unknown_fields_unicode_names_and_charset_are_accepted(receiver: ReceiverProc) -> None:
+def test_unknown_fields_unicode_names_and_charset_are_accepted(receiver: InProcessReceiver) -> None:
     tid = str(uuid.uuid4())
     doc = {
         "eventoNotificacao": "MONTANTE_ENERGIA.AJUSTADO",
@@ -190,7 +190,7 @@ DEVIATING = [
     ids=[case[0] for case in DEVIATING],
 )
 def test_what_the_contract_allows_is_stored_with_its_avisos(
-    receiver: ReceiverProc,
+    receiver: InProcessReceiver,
     doc: dict,
     avisos: list[str],
     metadados: list[dict],  # type: ignore[type-arg]
@@ -292,7 +292,7 @@ READABLE_IDS = {
     ids=[case[0] for case in BAD_INPUTS],
 )
 def test_bad_input_gets_a_problem_and_is_quarantined(
-    receiver: ReceiverProc, body: bytes, ctype: str, status: int, motivo: str, campo: str | None
+    receiver: InProcessReceiver, body: bytes, ctype: str, status: int, motivo: str, campo: str | None
 ) -> None:
     marker = uuid.uuid4().hex.encode()
     # A unique marker in the path tail lets us find this request's quarantine row.
@@ -332,7 +332,7 @@ def test_bad_input_gets_a_problem_and_is_quarantined(
     assert bytes(corpo) == body[: 64 * 1024]
 
 
-def test_missing_content_type_is_read_as_json(receiver: ReceiverProc) -> None:
+def test_missing_content_type_is_read_as_json(receiver: InProcessReceiver) -> None:
     tid = str(uuid.uuid4())
     assert receiver.post(body_for(tid), f"/ccee/{TOKEN}", content_type=None).status_code == 201
     assert len(notificacao(receiver, tid)) == 1
@@ -342,7 +342,7 @@ def test_missing_content_type_is_read_as_json(receiver: ReceiverProc) -> None:
     "path", ["/ccee/wrong-token", f"/ccee/{TOKEN}x", "/ccee", "/ccee/", f"/ccee/x/{TOKEN}"]
 )
 def test_unknown_or_missing_token_is_404_and_nothing_is_stored(
-    receiver: ReceiverProc, path: str
+    receiver: InProcessReceiver, path: str
 ) -> None:
     before = lake_data_files(receiver.data_dir)
     for body in (body_for(), b"garbage \xff"):
@@ -353,13 +353,13 @@ def test_unknown_or_missing_token_is_404_and_nothing_is_stored(
     assert lake_data_files(receiver.data_dir) == before
 
 
-def test_health_ready_metrics(receiver: ReceiverProc) -> None:
+def test_health_ready_metrics(receiver: InProcessReceiver) -> None:
     assert receiver.client.get("/healthz").status_code == 200
     assert receiver.client.get("/readyz").status_code == 200
     receiver.post(body_for(), "/ccee/nope")
     text = receiver.client.get("/metrics").text
     assert 'ccee_webhook_rejected_total{motivo="token_desconhecido"}' in text
-    assert 'ccee_webhook_deliveries_accepted_total{perfil=PERFIL}' in text
+    assert f'ccee_webhook_deliveries_accepted_total{{perfil="{PERFIL}"}}' in text
     assert "ccee_webhook_lake_flush_seconds_bucket" in text
     assert TOKEN not in text and TOKEN2 not in text
 
@@ -368,7 +368,7 @@ def metric(text: str, name: str) -> float:
     return float(next(x for x in text.splitlines() if x.startswith(name)).rsplit(" ", 1)[1])
 
 
-def test_metrics_follow_deliveries_from_the_wal_to_parquet(receiver: ReceiverProc) -> None:
+def test_metrics_follow_deliveries_from_the_wal_to_parquet(receiver: InProcessReceiver) -> None:
     flushed = 'ccee_webhook_lake_rows_flushed_total{tabela="notificacoes"}'
     published = 'ccee_webhook_lake_rows_published_total{tabela="notificacoes"}'
     unpublished = 'ccee_webhook_lake_unpublished_rows{tabela="notificacoes"}'
@@ -380,7 +380,7 @@ def test_metrics_follow_deliveries_from_the_wal_to_parquet(receiver: ReceiverPro
     assert metric(text, published) == metric(text, flushed) >= 1
 
 
-def test_openapi_document_describes_the_callback_contract(receiver: ReceiverProc) -> None:
+def test_openapi_document_describes_the_callback_contract(receiver: InProcessReceiver) -> None:
     doc = receiver.client.get("/openapi.json").json()
     post = doc["paths"]["/ccee/{token}"]["post"]
     assert set(post["responses"]) == {"201", "400", "403", "404", "413", "415", "422", "503"}
@@ -402,25 +402,25 @@ def test_openapi_document_describes_the_callback_contract(receiver: ReceiverProc
     assert receiver.post(body_for(evento=""), f"/ccee/{TOKEN}").status_code == 422
 
 
-def test_wrong_method_and_route_are_problems_not_crashes(receiver: ReceiverProc) -> None:
+def test_wrong_method_and_route_are_problems_not_crashes(receiver: InProcessReceiver) -> None:
     r = receiver.client.get(f"/ccee/{TOKEN}")
     assert r.status_code == 405 and r.headers["content-type"] == PROBLEM
     r = receiver.client.post("/elsewhere", content=b"{}")
     assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
 
 
-def test_tokens_never_reach_logs_or_lake(receiver: ReceiverProc) -> None:
-    before = receiver.stderr().count('"ingest.access"')
-    receiver.post(body_for(), f"/ccee/{TOKEN}/x")
-    receiver.post(b"{bad", f"/ccee/{TOKEN2}")
-    receiver.post(body_for(), "/ccee/guess-token")
-    receiver.post(body_for(), f"/ccee/{TOKEN}/{TOKEN2}/{TOKEN}")
+def test_tokens_never_reach_logs_or_lake(served: ReceiverProc) -> None:
+    before = served.stderr().count('"ingest.access"')
+    served.post(body_for(), f"/ccee/{TOKEN}/x")
+    served.post(b"{bad", f"/ccee/{TOKEN2}")
+    served.post(body_for(), "/ccee/guess-token")
+    served.post(body_for(), f"/ccee/{TOKEN}/{TOKEN2}/{TOKEN}")
     # Access lines are written in batches off the event loop: wait for all four.
-    wait_until(lambda: receiver.stderr().count('"ingest.access"') >= 4 + before, what="access lines")
-    log = receiver.stderr()
+    wait_until(lambda: served.stderr().count('"ingest.access"') >= 4 + before, what="access lines")
+    log = served.stderr()
     assert TOKEN not in log and TOKEN2 not in log
     assert "guess-token" not in log
-    for path in lake_data_files(receiver.data_dir):
+    for path in lake_data_files(served.data_dir):
         data = path.read_bytes()
         assert TOKEN.encode() not in data and TOKEN2.encode() not in data
     # One structured line per request, carrying the transactionId when there is one.
@@ -465,30 +465,30 @@ NEAR_MISS = st.fixed_dictionaries(
         ]
     ),
 )
-def test_no_input_gets_a_5xx(receiver: ReceiverProc, body: bytes, ctype: str | None) -> None:
+def test_no_input_gets_a_5xx(receiver: InProcessReceiver, body: bytes, ctype: str | None) -> None:
     r = receiver.post(body, f"/ccee/{TOKEN}/fuzz", content_type=ctype)
     assert r.status_code in (201, 400, 413, 415, 422), r.text
     if r.status_code != 201:
         assert r.headers["content-type"] == PROBLEM and r.json()["status"] == r.status_code
 
 
-def test_a_client_gone_mid_body_is_logged_and_nothing_is_stored(receiver: ReceiverProc) -> None:
+def test_a_client_gone_mid_body_is_logged_and_nothing_is_stored(served: ReceiverProc) -> None:
     import socket
 
-    host, port = receiver.url.removeprefix("http://").split(":")
+    host, port = served.url.removeprefix("http://").split(":")
     body = body_for()
-    before = receiver.stderr().count('"status":499')
-    quarantined = lake_rows(receiver.data_dir, "select count(*) from t", table="quarentena")
+    before = served.stderr().count('"status":499')
+    quarantined = lake_rows(served.data_dir, "select count(*) from t", table="quarentena")
     with socket.create_connection((host, int(port)), timeout=10) as s:
         s.sendall(
             f"POST /ccee/{TOKEN} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n".encode()
             + body[:10]
         )
-    wait_until(lambda: receiver.stderr().count('"status":499') > before, what="a 499 line")
+    wait_until(lambda: served.stderr().count('"status":499') > before, what="a 499 line")
     line = msgspec.json.decode(
-        next(x for x in reversed(receiver.stderr().splitlines()) if '"status":499' in x)
+        next(x for x in reversed(served.stderr().splitlines()) if '"status":499' in x)
     )
     assert line["motivo"] == "cliente_desconectou" and line["destino"] == "/ccee/***"
-    assert receiver.post(body_for(), f"/ccee/{TOKEN}").status_code == 201  # still serving
-    assert lake_rows(receiver.data_dir, "select count(*) from t", table="quarentena") == quarantined
+    assert served.post(body_for(), f"/ccee/{TOKEN}").status_code == 201  # still serving
+    assert lake_rows(served.data_dir, "select count(*) from t", table="quarentena") == quarantined

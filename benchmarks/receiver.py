@@ -5,11 +5,12 @@ valid callback with a unique transactionId), all on uvicorn with the options `se
 
   (p) plain Litestar app               benchmarks/plain_app.py: decodes the body into a
                                        msgspec Struct and answers 201, nothing else
-  (a) --persistence off                the receiver's request path (auth, validation, log
-                                       line, metrics), NOT durable
-  (b) --persistence group-commit       durable: concurrent requests share one fsync'd append
-                                       to the write-ahead log, published to Parquet off-path
-  (c) --persistence fsync-per-request  durable, naive: one Parquet file + fsync per request
+  (a) off                the receiver's request path (auth, validation, log line, metrics),
+                         NOT durable (benchmarks/serve_variant.py, baseline_writers.py)
+  (b) group-commit       `ccee-webhook serve`, durable: concurrent requests share one fsync'd
+                         append to the write-ahead log, published to Parquet off-path
+  (c) fsync-per-request  durable, naive: one Parquet file + fsync per request
+                         (benchmarks/serve_variant.py, baseline_writers.py)
 
 Modes are interleaved round by round (p, a, b, c, p, a, ...) so that load from anything else
 on the machine hits all of them alike; the medians over rounds are compared, and the per-round
@@ -19,6 +20,7 @@ run (the server stopped, so its write-ahead log is published) the lake is read b
 DuckDB to check that every acknowledged delivery is there.
 
     uv run python benchmarks/receiver.py [--duration 6] [--rounds 3] [--modes pabc]
+    uv run --group bench python benchmarks/receiver.py --server granian --modes b   # granian
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 TOKEN = "bench-token-0123456789abcdef"
 MODES = {"p": "plain-litestar", "a": "off", "b": "group-commit", "c": "fsync-per-request"}
 PLAIN_APP = Path(__file__).with_name("plain_app.py")
+VARIANT = Path(__file__).with_name("serve_variant.py")
 
 WRK_LUA = r"""
 local counter = 0
@@ -103,24 +106,25 @@ class Server:
         self.log = open(data_dir.parent / f"{data_dir.name}.log", "wb")  # noqa: SIM115
         if mode == "plain-litestar":
             cmd = [sys.executable, str(PLAIN_APP), "--port", "0"]
+        elif mode != "group-commit":
+            if server != "uvicorn" or workers != 1:
+                raise SystemExit("the baselines (modes a, c) run on uvicorn with one worker")
+            cmd = [sys.executable, str(VARIANT), "--mode", mode, "--port", "0"]
         elif server == "uvicorn":
             cmd = [
                 str(Path(sys.executable).parent / "ccee-webhook"),
                 "serve",
                 "--port",
                 "0",
-                "--persistence",
-                mode,
                 "--workers",
                 str(workers),
             ]
-        else:  # granian, for the server choice measurement
+        else:  # granian, for the server choice measurement (the durable receiver only)
             port = free_port()
             env["CCEE_WEBHOOK_SERVE_SETTINGS"] = json.dumps(
                 {
                     "data_dir": str(data_dir),
                     "tokens": [{"token": TOKEN, "perfil": "BENCH"}],
-                    "persistence": mode,
                 }
             )
             cmd = [
@@ -144,7 +148,7 @@ class Server:
         self.proc = subprocess.Popen(
             cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=self.log
         )
-        if server == "uvicorn" or mode == "plain-litestar":
+        if server == "uvicorn" or mode != "group-commit":
             assert self.proc.stdout is not None
             self.url = self.proc.stdout.readline().decode().strip()
         else:

@@ -42,8 +42,7 @@ from ingest.fsops import FileOps
 from ingest.lake_schema import NOTIFICACOES, QUARANTINE_BODY_LIMIT, QUARENTENA
 from ingest.lake_writer import (
     BatchFiles,
-    DiscardingWriter,
-    FsyncPerRequestWriter,
+    FlushObserver,
     GroupCommitWriter,
     LakeWriter,
     ParquetBatchFiles,
@@ -120,11 +119,21 @@ def redact_path(path: str) -> str:
     return redacted_destino(PREFIX, "/" + REDACTED if tail else "")
 
 
+#: Builds a table's writer from its files and flush observer, in place of group commit.
+WriterFactory = Callable[[BatchFiles[Any], FlushObserver], LakeWriter[Any]]
+
+
 class Receiver:
     """Per-process state: tokens, writers, metrics; `callback` implements the callback contract."""
 
-    def __init__(self, settings: ReceiverSettings, ops: FileOps | None = None) -> None:
+    def __init__(
+        self,
+        settings: ReceiverSettings,
+        ops: FileOps | None = None,
+        writer_for: WriterFactory | None = None,
+    ) -> None:
         self.settings = settings
+        self.writer_for = writer_for
         self.instancia = settings.resolved_instance_id()
         self.tokens = TokenMatcher(settings.tokens)
         self.allow = IpAllowList(settings.allow_ips)
@@ -151,7 +160,6 @@ class Receiver:
         ops: FileOps | None,
     ) -> LakeWriter[Any]:
         observer = self.metrics.flush_observer(table)
-        mode = self.settings.persistence
         files: BatchFiles[Any]
         if store is not None:
             files = ObjectBatchFiles(store, table, to_arrow, self.instancia)
@@ -159,10 +167,8 @@ class Receiver:
             assert isinstance(self.lake, Path)
             files = ParquetBatchFiles(self.lake, table, to_arrow, self.instancia, ops)
         writer: LakeWriter[Any]
-        if mode == "off":
-            writer = DiscardingWriter()
-        elif mode == "fsync-per-request":
-            writer = FsyncPerRequestWriter(files, observer)
+        if self.writer_for is not None:  # a benchmark's baseline (benchmarks/baseline_writers.py)
+            writer = self.writer_for(files, observer)
         elif isinstance(files, ObjectBatchFiles):
             # No local state: each flush is one create-only PUT, answered once acknowledged.
             # PUTs wait on the network, not a local log, so several run at once.
@@ -201,7 +207,7 @@ class Receiver:
             "receiver started",
             extra={
                 "instancia": self.instancia,
-                "persistencia": self.settings.persistence,
+                "persistencia": "group-commit" if self.writer_for is None else "baseline",
                 "lago": self.lake.url if isinstance(self.lake, S3Lake) else str(self.lake),
                 "tokens": len(self.settings.tokens),
             },
@@ -445,10 +451,15 @@ class Receiver:
         return Response(content=b'{"status":"pronto"}', media_type="application/json")
 
 
-def create_app(settings: ReceiverSettings, ops: FileOps | None = None) -> Litestar:
-    """Build the receiver. `ops` is the lake's filesystem seam (tests inject disk failures)."""
+def create_app(
+    settings: ReceiverSettings,
+    ops: FileOps | None = None,
+    writer_for: WriterFactory | None = None,
+) -> Litestar:
+    """Build the receiver. `ops` is the lake's filesystem seam (tests inject disk failures);
+    `writer_for` replaces the durable group-commit writer (the benchmark's baselines only)."""
     settings.validate()
-    receiver = Receiver(settings, ops)
+    receiver = Receiver(settings, ops, writer_for)
 
     @asgi(PREFIX, is_mount=True, copy_scope=False)
     async def callback(scope: Scope, receive: Receive, send: Send) -> None:

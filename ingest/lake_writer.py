@@ -1,4 +1,4 @@
-"""Durable lake writers: group commit (the default), fsync-per-request (naive), and off.
+"""The durable lake writer: group commit.
 
 Group commit: each request enqueues its row and awaits the flush that covers it. A flush hands
 everything queued to a worker thread, which makes it durable through a `BatchSink`, then wakes
@@ -6,7 +6,8 @@ every waiter. While a flush is on disk, new rows queue up for the next one, so u
 requests share a single fsync and durability costs little; at low load a flush starts at once.
 The receiver's sink is the write-ahead log (`ingest.wal.WalLake`: one synchronous append per
 flush, Parquet published off the request path); `ParquetBatchFiles` is a sink too (one
-atomically published Parquet file per flush), used by the naive baseline.
+atomically published Parquet file per flush). The benchmark's baselines (no persistence,
+fsync per request) live in benchmarks/baseline_writers.py, not in the product.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -411,74 +411,3 @@ class GroupCommitWriter(Generic[Row]):
 
     def backlog(self) -> int:
         return self.sink.backlog()
-
-
-class FsyncPerRequestWriter(Generic[Row]):
-    """The naive durable baseline: every request writes and fsyncs its own file (benchmarks)."""
-
-    durable = True
-
-    def __init__(
-        self,
-        files: BatchFiles[Row],
-        on_flush: FlushObserver | None = None,
-        threads: int = 64,
-    ) -> None:
-        self.files = files
-        self.on_flush = on_flush
-        self._executor = ThreadPoolExecutor(threads, thread_name_prefix=f"naive-{files.table}")
-        self._in_flight = 0
-
-    def pending(self) -> int:
-        return self._in_flight
-
-    async def start(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._executor, self.files.warm_up)
-
-    async def write(self, row: Row) -> None:
-        started = time.perf_counter()
-        try:
-            await asyncio.get_running_loop().run_in_executor(
-                self._executor, self.files.write, [row]
-            )
-        except Exception as exc:
-            if self.on_flush is not None:
-                self.on_flush(time.perf_counter() - started, 1, False)
-            raise PersistenceError(f"write failed: {exc!r}") from exc
-        finally:
-            self._in_flight -= 1
-        if self.on_flush is not None:
-            self.on_flush(time.perf_counter() - started, 1, True)
-
-    async def close(self) -> None:
-        self._executor.shutdown(wait=True)
-
-    def check_writable(self) -> None:
-        self.files.check_writable()
-
-    def backlog(self) -> int:
-        return 0
-
-
-class DiscardingWriter(Generic[Row]):
-    """NOT DURABLE: accepts and drops rows. Only for the benchmark's validation-only ceiling."""
-
-    durable = False
-
-    async def start(self) -> None:
-        return None
-
-    async def write(self, row: Row) -> None:
-        return None
-
-    def pending(self) -> int:
-        return 0
-
-    def backlog(self) -> int:
-        return 0
-
-    async def close(self) -> None:
-        return None
-
-    def check_writable(self) -> None:
-        return None

@@ -107,15 +107,6 @@ def listen_url(sock: socket.socket, tls: bool) -> str:
     help="Worker processes sharing the port; each has its own lake writer and metrics.",
 )
 @click.option(
-    "--persistence",
-    type=click.Choice(["group-commit", "fsync-per-request", "off"]),
-    default="group-commit",
-    show_default=True,
-    help="group-commit: durable, batched synchronous appends to a write-ahead log, published to "
-    "Parquet (production). fsync-per-request: durable naive baseline, one Parquet file each "
-    "(benchmarks). off: NOT DURABLE, validates and discards - benchmark ceiling only.",
-)
-@click.option(
     "--commit-delay-ms",
     type=click.FloatRange(0, 1000),
     default=None,
@@ -148,7 +139,6 @@ def serve(
     max_body: str | None,
     instance_id: str | None,
     workers: int,
-    persistence: str,
     commit_delay_ms: float | None,
     publish_after_ms: float | None,
     log_level: str,
@@ -178,7 +168,6 @@ def serve(
             allow_ips=allow_ip,
             max_body=parse_size(max_body) if max_body else None,
             instance_id=instance_id,
-            persistence=persistence,
             commit_delay_ms=commit_delay_ms,
             publish_after_ms=publish_after_ms,
         ).validate()
@@ -186,10 +175,6 @@ def serve(
         raise click.UsageError(str(exc)) from None
 
     configure_logging(log_level)
-    if settings.persistence == "off":
-        click.echo(
-            "WARNING: --persistence off: deliveries are NOT stored (benchmark only)", err=True
-        )
 
     try:
         sock = bind_socket(host, port)

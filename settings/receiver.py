@@ -22,7 +22,7 @@ import os
 import socket
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
@@ -33,8 +33,6 @@ from settings.tokens import SenderToken, tokens_from_env
 DEFAULT_MAX_BODY = 1024 * 1024
 DEFAULT_COMMIT_DELAY_MS = 10.0
 DEFAULT_PUBLISH_AFTER_MS = 1000.0
-
-Persistence = Literal["group-commit", "fsync-per-request", "off"]
 
 
 class ReceiverSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,8 +48,6 @@ class ReceiverSettings(msgspec.Struct, frozen=True, kw_only=True):
     tls_key: str | None = None
     #: Written into every row's `instancia` and file names; default `<hostname>-<pid>`.
     instance_id: str | None = None
-    #: `off` is NOT durable: validation-only, for the benchmark ceiling.
-    persistence: Persistence = "group-commit"
     log_requests: bool = True
     #: Group commit: longest a queued row waits for others to share its flush. Only matters
     #: under load: a batch is flushed at once when no other request is about to join it.

@@ -16,8 +16,8 @@ from support.lake import lake_rows
 
 from ingest.fsops import FileOps
 from ingest.lake_schema import NOTIFICACOES, data_files
+from benchmarks.baseline_writers import FsyncPerRequestWriter
 from ingest.lake_writer import (
-    FsyncPerRequestWriter,
     GroupCommitWriter,
     ParquetBatchFiles,
     PersistenceError,

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -78,7 +79,13 @@ def test_installed_wheel_runs_a_report_outside_the_checkout(
 ) -> None:
     uv = shutil.which("uv")
     assert uv
-    venv = tmp_path / "venv"
+    # The venv (~1 GB of dependencies) lives outside pytest's base temp and goes at the end:
+    # it holds nothing of ours, and the secret scan reads every file left under base temp.
+    with tempfile.TemporaryDirectory(prefix="ccee-wheel-venv-") as scratch:
+        _report_from_installed_wheel(uv, wheel, Path(scratch) / "venv", tmp_path)
+
+
+def _report_from_installed_wheel(uv: str, wheel: Path, venv: Path, tmp_path: Path) -> None:
     env = _clean_env(venv)
     _run([uv, "venv", "--python", sys.executable, str(venv)], tmp_path, env, 120)
     _run(

@@ -328,6 +328,8 @@ def _(periodo, wh):
         expiradas = expiradas.with_columns(
             pl.col("diagnostico").replace_strict(entrega.DIAGNOSTICOS, default=None)
         )
+    elif not wh.has_rows("resultados_notificacao"):
+        _texto += "\n\nSem dados ainda: nenhum resultado da CCEE foi consultado."
     else:
         _texto += "\n\nNenhuma no período, entre os resultados consultados na CCEE."
     mo.md(_texto)
@@ -347,7 +349,13 @@ def _(periodo, wh):
         "## Entregas com avisos\n\nNotificações aceitas (201) que fogem do formato usual "
         "(transactionId que não é UUID, código fora do padrão, metadados ausentes, valores "
         "não textuais…), por código de aviso; o corpo original fica no lago."
-        + ("" if avisos.height else "\n\nNenhuma no período.")
+        + (
+            ""
+            if avisos.height
+            else "\n\nNenhuma no período."
+            if wh.has_rows("notificacoes")
+            else "\n\nSem dados ainda: nenhuma notificação no armazém."
+        )
     )
     return (avisos,)
 

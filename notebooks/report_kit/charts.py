@@ -141,6 +141,13 @@ def linhas_por_dia(
 #: Human labels (CCEE vocabulary and units) for columns, axes and legends.
 ROTULOS: dict[str, str] = {
     "evento_notificacao": "Evento de notificação",
+    "endereco_destino": "Endereço de destino",
+    "diagnostico": "Diagnóstico",
+    "tentativas_recusadas": "Tentativas recusadas",
+    "motivos": "Motivos",
+    "ultima_recusa_sp": "Última recusa",
+    "aviso": "Aviso",
+    "ultima_sp": "Última entrega",
     "evento": "Evento",
     "entidade": "Entidade",
     "ambiente_contratacao": "Ambiente de contratação",

@@ -203,7 +203,8 @@ def entregas_com_avisos(wh: Warehouse, periodo: Periodo = TUDO) -> pl.DataFrame:
     A notification flagged with several codes counts once under each (see docs/contracts.md
     for the codes); a warehouse from before the `avisos` column has none."""
     if not wh.has_column("notificacoes", "avisos"):
-        return pl.DataFrame(schema=dict.fromkeys(["aviso", "notificacoes", "eventos", "ultima_sp"], pl.Utf8))
+        cols = ["aviso", "notificacoes", "eventos", "ultima_sp"]
+        return pl.DataFrame(schema=dict.fromkeys(cols, pl.Utf8))
     where, args = periodo.sql("dt")
     return wh.df(
         f"""SELECT aviso, count(*) AS notificacoes,

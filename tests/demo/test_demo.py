@@ -322,7 +322,8 @@ def test_typed_tables_and_reports_exist(demo_run: DemoRun) -> None:
     assert n_contrato + n_montante == n_notified
     reports = [Path(p) for p in demo_run.summary["reports"]]
     assert sorted(p.name for p in reports) == [
-        "contract_events.html", "delivery_health.html", "energy_amount_events.html"]
+        "contract_events.html", "delivery_health.html", "energy_amount_events.html",
+        "event_volumes.html"]
     for p in reports:
         assert p.stat().st_size > 10_000
     assert demo_run.summary["checks_falhos"] == []
@@ -525,18 +526,19 @@ def test_day_partitions_start_where_the_demo_data_starts(demo_run: DemoRun) -> N
 
 
 def test_the_outage_and_the_expirations_raise_alerts(demo_run: DemoRun) -> None:
-    """As of the outage the receiver is silent; as of the end that incident is resolved and
-    every expiration in CCEE's ledger is in one open `expiracao` incident."""
-    lines = demo_run.summary["alertas"]
-    assert [x.split(" at ")[0] for x in lines] == [
-        "aberto silencio:88888", "aberto expiracao:88888", "resolvido silencio:88888"]
+    """As of the outage the receiver is silent; as of the end that incident is resolved, every
+    expiration in CCEE's ledger is in one open `expiracao` incident, and the live day's
+    refused callbacks (none on the history days) open a quarantine spike."""
+    heads = [x.split(" at ")[0] for x in demo_run.summary["alertas"]]
+    assert heads[0] == "aberto silencio:88888" and heads[-1] == "resolvido silencio:88888"
+    assert "aberto expiracao:88888" in heads
+    assert any(h.startswith("aberto quarentena_em_alta") for h in heads)
     records = [json.loads(x) for x in
                (demo_run.folder / "alerts.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [(r["chave"], r["estado"]) for r in records] == [
-        ("silencio:88888", "aberto"), ("expiracao:88888", "aberto"),
-        ("silencio:88888", "resolvido")]
+        tuple(h.split(" ", 1)[::-1]) for h in heads]
     expired = {r[0] for r in demo_run.ledger(
         "SELECT transaction_id FROM notificacoes WHERE situacao = 'EXPIRADO'")}
-    exp = records[1]
+    exp = next(r for r in records if r["chave"] == "expiracao:88888")
     assert exp["contagem"] == len(expired)
     assert {exp["primeiro_transaction_id"], exp["ultimo_transaction_id"]} <= expired

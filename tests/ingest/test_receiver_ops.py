@@ -303,7 +303,7 @@ def test_several_workers_serve_one_metrics_page(
             )
         assert r.status_code == 201
         sent += 1
-        pids = lake_query(rcv.data_dir, "notificacoes", "select count(distinct instancia) from t")
+        pids = lake_rows(rcv.data_dir, "select count(distinct instancia) from t")
         return sent >= 4 and pids == [(2,)]
 
     wait_until(both_workers_took_some, timeout=60, what="both workers to accept deliveries")

@@ -33,7 +33,10 @@ def test_assets_and_their_groups(repo: dg.RepositoryDefinition) -> None:
         "eventos_entidades": "catalog",
         "resultados_notificacao": "results",
         "sla_entrega": "sla",
+        "contratos": "contracts",
+        "montantes_vigentes": "contracts",
         "report_contract_events": "reports",
+        "report_event_volumes": "reports",
         "report_energy_amount_events": "reports",
         "report_delivery_health": "reports",
     }
@@ -48,6 +51,10 @@ def test_asset_checks(repo: dg.RepositoryDefinition) -> None:
         "eventos_entidades:uma_linha_por_transaction_id",
         "eventos_entidades:taxa_erros_conversao",
         "sla_entrega:notificado_presente_no_lago",
+        "contratos:uma_linha_por_contrato",
+        "contratos:eventos_conferem",
+        "montantes_vigentes:uma_linha_por_chave",
+        "montantes_vigentes:declaracoes_conferem",
     }
 
 
@@ -55,11 +62,13 @@ def test_jobs_schedules_sensors_resources(repo: dg.RepositoryDefinition) -> None
     jobs = {j.name for j in repo.get_all_jobs() if not j.name.startswith("__")}
     assert jobs == {"lake_job", "results_job", "compaction_job"}
     schedules = {s.name: (s.job_name, s.cron_schedule) for s in repo.schedule_defs}
-    assert set(schedules) == {"hourly_results_pull", "compaction_job_schedule"}
-    assert schedules["hourly_results_pull"][0] == "results_job"
-    assert schedules["compaction_job_schedule"][0] == "compaction_job"
-    sensors = {s.name: s.job_name for s in repo.sensor_defs}
-    assert sensors == {"lake_sensor": "lake_job"}
+    assert schedules == {
+        "hourly_results_pull": ("results_job", "7 * * * *"),
+        "daily_compaction": ("compaction_job", "30 3 * * *"),
+    }
+    sensors = {s.name: (s.job_name if s.has_jobs else None) for s in repo.sensor_defs}
+    # the alerts sensor launches nothing: it evaluates the rules and notifies
+    assert sensors == {"lake_sensor": "lake_job", "alerts_sensor": None}
     assert set(repo.get_top_level_resources()) == {"ccee", "warehouse"}
 
 

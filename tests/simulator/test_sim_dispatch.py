@@ -120,7 +120,8 @@ def test_admin_api_injects_raw_bodies_bursts_and_reports(
     assert admin.get("/admin/faults").json()["soap_latency_ms"] == 5
 
     r = admin.post("/admin/generator", json={"paused": True, "events_per_hour": 30})
-    assert r.json() == {"paused": True, "events_per_hour": 30.0, "generated": 0}
+    assert r.json() == {
+        "paused": True, "events_per_hour": 30.0, "generated": 0, "anomalies_injected": 0}
     r = admin.post("/admin/clock", json={"advance_seconds": 3600})
     assert r.json()["now"] == (T0 + timedelta(hours=1, minutes=1, seconds=1)).isoformat()
     assert admin.get("/admin/clock").json()["time_scale"] == 0.0

@@ -180,7 +180,8 @@ def _(atualizar, warehouse_path):
     mo.vstack(
         [
             mo.md(f"## Alertas abertos: {len(_abertos)}"),
-            mo.ui.table(_abertos, selection=None)
+            # static HTML (the exported report drops interactive widgets), human labels
+            mo.Html(ui.tabela(pl.DataFrame(_abertos)))
             if _abertos
             else mo.md("Nenhum alerta aberto (`ccee-webhook alerts` lista os recentes)."),
         ]

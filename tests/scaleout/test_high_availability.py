@@ -19,8 +19,8 @@ import psycopg2
 from scaleout_servers import Postgres, SeaweedFS, wait_until
 from scaleout_support import TOKEN, Receiver, body, lake_rows, new_tid, start_receiver
 
-from ingest.lake_schema import NOTIFICACOES
 from ingest.lake_files import day_files, partition_days, read_table
+from ingest.lake_schema import NOTIFICACOES
 
 ROOT = Path(__file__).resolve().parents[2]
 CONNECTIONS = 64

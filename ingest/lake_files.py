@@ -6,10 +6,11 @@ footer, and any listed source is skipped even if it is still there.
 
 Where the lake is comes from the settings home (`settings.lake_location`): a local folder
 (default `<data folder>/lake`) or `s3://bucket/prefix`. On object storage a file is a
-`LakeObject`; DuckDB cannot read `s3://` itself here (its httpfs extension is downloaded at
-run time from DuckDB's own site, which this project's machines cannot reach, and the PyPI
-builds lag DuckDB's version), so objects are fetched with the lake's S3 client and handed to
-DuckDB as Arrow tables (`parquet_source`).
+`LakeObject`, listed and its footer read with the lake's S3 client (obstore); the pipelines
+read many objects' rows through polars' object-store client (`pipelines.core.lake_sql`,
+chosen by `benchmarks/lake_readers.py`): DuckDB cannot read `s3://` itself here (its httpfs
+extension is downloaded at run time from DuckDB's own site, which this project's machines
+cannot reach, and PyPI's builds are for older DuckDBs only).
 """
 
 from __future__ import annotations

@@ -38,33 +38,50 @@ class ObjectExists(OSError):
     """A create-only PUT found the key taken by an object with other content."""
 
 
+def _aws(env: Mapping[str, str] | None) -> dict[str, str]:
+    """The lake client's settings from the standard AWS environment (empty ones left out)."""
+    env = os.environ if env is None else env
+    found = {
+        "region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        "endpoint": env.get("AWS_ENDPOINT_URL", ""),
+        "access_key_id": env.get("AWS_ACCESS_KEY_ID", ""),
+        "secret_access_key": env.get("AWS_SECRET_ACCESS_KEY", ""),
+        "session_token": env.get("AWS_SESSION_TOKEN", ""),
+    }
+    return {k: v for k, v in found.items() if v}
+
+
 def open_store(lake: S3Lake, env: Mapping[str, str] | None = None) -> S3Store:
     """An S3 client rooted at the lake's prefix, configured from the AWS environment."""
-    env = os.environ if env is None else env
-    config: S3Config = {
-        "region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
-    }
-    endpoint = env.get("AWS_ENDPOINT_URL", "")
-    if endpoint:
-        config["endpoint"] = endpoint
-    if env.get("AWS_ACCESS_KEY_ID"):
-        config["access_key_id"] = env["AWS_ACCESS_KEY_ID"]
-    if env.get("AWS_SECRET_ACCESS_KEY"):
-        config["secret_access_key"] = env["AWS_SECRET_ACCESS_KEY"]
-    if env.get("AWS_SESSION_TOKEN"):
-        config["session_token"] = env["AWS_SESSION_TOKEN"]
+    aws = _aws(env)
+    config: S3Config = {"region": aws["region"]}
+    for key in ("endpoint", "access_key_id", "secret_access_key", "session_token"):
+        if key in aws:
+            config[key] = aws[key]
     return S3Store(
         lake.bucket,
         prefix=lake.prefix or None,
         config=config,
         client_options={
-            "allow_http": endpoint.startswith("http://"),
+            "allow_http": aws.get("endpoint", "").startswith("http://"),
             "timeout": REQUEST_TIMEOUT,
             "connect_timeout": "5s",
         },
         # Bounded: a receiver must answer CCEE (503 → it retries later) rather than hang.
         retry_config={"max_retries": 3, "retry_timeout": timedelta(seconds=30)},
     )
+
+
+def storage_options(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The same client settings as `open_store`, as the `storage_options` of a reader with
+    its own object-store client (polars' `scan_parquet`: Rust `object_store` keys)."""
+    aws = _aws(env)
+    opts: dict[str, Any] = {f"aws_{k}": v for k, v in aws.items() if k != "endpoint"}
+    if "endpoint" in aws:
+        opts["aws_endpoint_url"] = aws["endpoint"]
+        opts["aws_allow_http"] = str(aws["endpoint"].startswith("http://")).lower()
+    opts.update(timeout=REQUEST_TIMEOUT, connect_timeout="5s", max_retries=3)
+    return opts
 
 
 def _etag_matches(meta: Mapping[str, Any], data: bytes) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -14,10 +15,6 @@ from obstore.store import S3Store
 from scaleout_servers import BUCKET, SeaweedFS
 from scaleout_support import TOKEN, body, lake_rows, new_tid, start_receiver
 
-from ingest.lake_schema import NOTIFICACOES, NOTIFICACOES_SCHEMA, QUARENTENA
-from ingest.object_store import ObjectExists, get_bytes, put_new
-from pipelines.core.compaction import compact_day
-from pipelines.core.lake_sql import lake_view
 from ingest.lake_files import (
     LakeObject,
     day_files,
@@ -26,6 +23,12 @@ from ingest.lake_files import (
     partition_signature,
     read_table,
 )
+from ingest.lake_schema import NOTIFICACOES, NOTIFICACOES_SCHEMA, QUARENTENA
+from ingest.object_store import ObjectExists, get_bytes, put_new
+from ingest.records import Entrega, entregas_table
+from ingest.s3_lake import parquet_bytes
+from pipelines.core.compaction import compact_day
+from pipelines.core.lake_sql import lake_view, parquet_source
 from pipelines.defs.lake.assets import notificacoes_e_metadados, quarentena
 from pipelines.resources import WarehouseResource
 from settings import S3Lake, SettingsError, lake_location, parse_lake_url
@@ -33,6 +36,13 @@ from settings import S3Lake, SettingsError, lake_location, parse_lake_url
 
 def store_for(seaweed: SeaweedFS) -> S3Store:
     return S3Store(BUCKET, config=seaweed.aws_config(), client_options={"allow_http": True})
+
+
+def store_for_lake(lake: S3Lake) -> S3Store:
+    """The lake's own client (rooted at its prefix), from this process's AWS environment."""
+    from ingest.object_store import open_store
+
+    return open_store(lake)
 
 
 def materialize(data_dir: Path, day: str) -> None:
@@ -184,3 +194,52 @@ def test_store_refusing_writes_means_503_and_not_ready(
     finally:
         rcv.kill()
     assert list(obstore.list(store_for(seaweed), s3_lake.removeprefix(f"s3://{BUCKET}/"))) == []
+
+
+def test_readers_union_objects_of_older_schema_with_their_positions(
+    s3_lake: str, tmp_path: Path
+) -> None:
+    """Objects written before `avisos` existed read as NULL there (the loader makes them
+    `[]`), whichever object comes first; `filename` is each object's URL and
+    `file_row_number` counts from 0 within it, as DuckDB's `read_parquet` names them."""
+    lake = parse_lake_url(s3_lake)
+    assert isinstance(lake, S3Lake)
+    store = store_for_lake(lake)
+    day = date(2026, 3, 2)
+    at = datetime(2026, 3, 2, 15, tzinfo=UTC)
+
+    def rows(tids: list[str], avisos: tuple[str, ...]) -> list[Entrega]:
+        return [
+            Entrega(
+                t, "CONTRATO.REGISTRADO", [("ID_CONTRATO", "1")], at, "/d", "P", "{}", "rx", avisos
+            )
+            for t in tids
+        ]
+
+    new = entregas_table(rows(["n0", "n1", "n2"], ("METADADO_SEM_VALOR",)))
+    old = entregas_table(rows(["o0", "o1"], ())).drop_columns(["avisos"])
+    # Names sort the old object first in one day and last in the other.
+    put_new(store, f"{NOTIFICACOES}/dt={day}/a-old.parquet", parquet_bytes(old))
+    put_new(store, f"{NOTIFICACOES}/dt={day}/b-new.parquet", parquet_bytes(new))
+    put_new(store, f"{NOTIFICACOES}/dt=2026-03-03/z-old.parquet", parquet_bytes(old))
+    put_new(store, f"{NOTIFICACOES}/dt=2026-03-03/a-new.parquet", parquet_bytes(new))
+
+    for d in (day, date(2026, 3, 3)):
+        files = partition_files(tmp_path, NOTIFICACOES, d)
+        assert len(files) == 2
+        with duckdb.connect() as con:
+            src = parquet_source(con, files, with_position=True)
+            got = con.execute(
+                f"SELECT transaction_id, avisos, filename, file_row_number FROM {src} ORDER BY 1"
+            ).fetchall()
+        url = {f.name[2:5]: str(f) for f in files}
+        assert got == [
+            ("n0", ["METADADO_SEM_VALOR"], url["new"], 0),
+            ("n1", ["METADADO_SEM_VALOR"], url["new"], 1),
+            ("n2", ["METADADO_SEM_VALOR"], url["new"], 2),
+            ("o0", None, url["old"], 0),
+            ("o1", None, url["old"], 1),
+        ]
+    with duckdb.connect() as con:
+        assert lake_view(con, NOTIFICACOES, tmp_path) == 4
+        assert con.execute("SELECT count(*), count(avisos) FROM notificacoes").fetchone() == (10, 6)

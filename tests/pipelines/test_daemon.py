@@ -107,9 +107,11 @@ def test_daemon_runs_every_sensor_and_schedule_by_default(
         def sensors_ticked() -> bool:
             assert daemon is not None and daemon.poll() is None, daemon_log_path.read_text()
             for st in instance.all_instigator_state():
-                ticks[st.instigator_name] = list(
-                    instance.get_ticks(st.instigator_origin_id, st.selector_id)
-                )
+                # a tick is recorded as STARTED first; only a finished one says what it did
+                ticks[st.instigator_name] = [
+                    t for t in instance.get_ticks(st.instigator_origin_id, st.selector_id)
+                    if t.status != TickStatus.STARTED
+                ]
             return all(ticks.get(name) for name in SENSORS)
 
         def schedules_running() -> bool:
@@ -119,7 +121,7 @@ def test_daemon_runs_every_sensor_and_schedule_by_default(
             return {st.instigator_name for st in states} >= SCHEDULES
 
         try:
-            _wait(sensors_ticked, deadline, "a tick of every sensor")
+            _wait(sensors_ticked, deadline, "a finished tick of every sensor")
             _wait(schedules_running, deadline, "the scheduler to run every schedule")
         finally:
             instance.dispose()

@@ -20,14 +20,16 @@ import subprocess
 import sys
 import threading
 
-#: what the Dagster phase imports, heaviest first (the pipelines' defs folder is walked)
+#: what the Dagster phase imports, heaviest first. Not `pipelines.partitions` nor the
+#: `pipelines.defs` modules that use it: they read the demo's settings when imported (the
+#: partitions' start), which only the Dagster phase's environment holds.
 MODULES = (
     "dagster",
     "sqlalchemy",
     "alembic.command",
-    "pipelines.definitions",
-    "pipelines.defs",
-    "pipelines.core.alerting",
+    "dagster._core.storage.sqlite_storage",
+    "pipelines.resources",
+    "pipelines.core",
     "duckdb",
     "polars",
     "altair",
@@ -35,6 +37,8 @@ MODULES = (
     "notebooks.report_kit",
     "pipelines.defs.reports.export",
 )
+#: modules that must not be imported before the Dagster phase (see MODULES)
+SETTINGS_BOUND = ("pipelines.partitions", "pipelines.definitions")
 
 _BUILD_BUNDLE = (
     "from pipelines.defs.reports.export import vega_bundle, vega_bundle_path\n"
@@ -50,7 +54,7 @@ def _import_all() -> None:
         # Any failure is the Dagster phase's to report, with its own context: skip here.
         with contextlib.suppress(Exception):
             module = importlib.import_module(name)
-            if name == "pipelines.defs" and hasattr(module, "__path__"):
+            if name == "pipelines.core" and hasattr(module, "__path__"):
                 for info in pkgutil.walk_packages(module.__path__, prefix=name + "."):
                     with contextlib.suppress(Exception):
                         importlib.import_module(info.name)

@@ -1,13 +1,15 @@
-"""Get the analytical half ready while CCEE's live day runs: imports, and the charting bundle.
+"""Get the analytical half ready while CCEE's history replays: imports, the charts' bundle.
 
-The live day runs in accelerated real time, so the demo process mostly waits on it; Dagster,
-the pipelines' definitions, marimo, altair, polars and DuckDB take seconds to import, and
-the reports' charting bundle (`pipelines.defs.reports.export.vega_bundle`) seconds of CPU to
-build the first time. Both are done meanwhile, so the Dagster phase starts with them ready:
-the imports in a thread of this process (Python's import locks make that safe), the bundle
-in a child process (vl-convert holds the GIL while it builds, which would stall the live
-day's clock polling). Nothing here changes what the demo does: a warm-up that fails or is
-still running only leaves the work to the Dagster phase, as before.
+The history is replayed in ticks that wait on the simulator and the receiver far more than
+they use the CPU, so the demo process mostly waits; Dagster, marimo, altair, polars and
+DuckDB take seconds to import, and the reports' charting bundle
+(`pipelines.defs.reports.export.vega_bundle`) seconds of CPU to build the first time. Both
+are done meanwhile, so the Dagster phase starts with them ready: the imports in a thread of
+this process (Python's import locks make that safe), the bundle in a child process
+(vl-convert holds the GIL while it builds, which would stall the demo's progress). The live
+day, paced by the clock, is not shared: its CCEE latencies stay the receiver's. Nothing here
+changes what the demo does: a warm-up that fails or is still running only leaves the work
+to the Dagster phase, as before.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def _import_all() -> None:
 
 
 class Warmup:
-    """Started before the live day, awaited before the Dagster phase."""
+    """Started before the history, awaited before the Dagster phase."""
 
     def __init__(self) -> None:
         self._thread = threading.Thread(target=_import_all, name="demo-warmup", daemon=True)

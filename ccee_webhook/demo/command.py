@@ -1,4 +1,4 @@
-"""`ccee-webhook demo`: the whole product end to end on one machine, in about two minutes.
+"""`ccee-webhook demo`: the whole product end to end on one machine, in under two minutes.
 
 A local CCEE (the simulator) and the receiver run as child processes on free loopback ports;
 the participant's subscriptions are applied from a YAML file by the `prefs apply` function;
@@ -210,7 +210,7 @@ def demo(
     keep: bool,
     json_summary: Path | None,
 ) -> None:
-    """Run the whole product end to end on this machine (about two minutes).
+    """Run the whole product end to end on this machine (under two minutes).
 
     Starts a local CCEE (the simulator) and the receiver on free loopback ports, applies the
     demo's subscriptions through the real SOAP client (`prefs apply`), replays a week of CCEE

@@ -132,7 +132,8 @@ def vega_bundle_path() -> Path:
     import vl_convert as vlc
 
     vl_version = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
-    return cache_dir() / f"vega-embed-vl{vl_version}-vlconvert{vlc.__version__}.js"
+    vlc_version = getattr(vlc, "__version__", "unknown")  # the shipped stub omits it
+    return cache_dir() / f"vega-embed-vl{vl_version}-vlconvert{vlc_version}.js"
 
 
 def _script_json(obj: Any) -> str:

@@ -25,11 +25,13 @@ from settings.config_file import (
     load_config_file,
 )
 from settings.paths import (
+    CACHE_DIR_ENV,
     DATA_DIR_ENV,
     DEFAULT_DATA_DIR,
     LAKE_URL_ENV,
     LakeLocation,
     S3Lake,
+    cache_dir,
     data_dir,
     lake_location,
     lake_root,
@@ -49,6 +51,7 @@ from settings.receiver import (
 from settings.tokens import TOKENS_ENV, TOKENS_FILE_ENV, SenderToken, parse_tokens, tokens_from_env
 
 __all__ = [
+    "CACHE_DIR_ENV",
     "CCEE_TZ",
     "CCEE_TZ_NAME",
     "CONFIG_ENV",
@@ -70,6 +73,7 @@ __all__ = [
     "SenderToken",
     "SettingsError",
     "alert_settings",
+    "cache_dir",
     "ccee_day",
     "config_file_path",
     "data_dir",

@@ -19,6 +19,7 @@ from settings.config_file import ENV_PREFIX, SettingsError, load_config_file
 
 DATA_DIR_ENV = f"{ENV_PREFIX}DATA_DIR"
 LAKE_URL_ENV = f"{ENV_PREFIX}LAKE_URL"
+CACHE_DIR_ENV = f"{ENV_PREFIX}CACHE_DIR"
 DEFAULT_DATA_DIR = Path("data")
 
 
@@ -102,3 +103,14 @@ def warehouse_path(folder: str | os.PathLike[str] | None = None) -> Path:
 def reports_dir(folder: str | os.PathLike[str] | None = None) -> Path:
     """`<data folder>/reports`: the exported HTML reports."""
     return Path(folder if folder is not None else data_dir()) / "reports"
+
+
+def cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where derived files that are costly to rebuild and never data live (e.g. the reports'
+    charting bundle): `$CCEE_WEBHOOK_CACHE_DIR` > `$XDG_CACHE_HOME/ccee-webhook` >
+    `~/.cache/ccee-webhook`. Deleting it loses nothing but time."""
+    env = os.environ if env is None else env
+    if env.get(CACHE_DIR_ENV):
+        return Path(env[CACHE_DIR_ENV]).expanduser()
+    base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path.home() / ".cache"
+    return base / "ccee-webhook"

@@ -1,4 +1,4 @@
-"""`ccee-webhook demo`: the whole product end to end on one machine, in about two minutes.
+"""`ccee-webhook demo`: the whole product end to end on one machine, in under two minutes.
 
 A local CCEE (the simulator) and the receiver run as child processes on free loopback ports;
 the participant's subscriptions are applied from a YAML file by the `prefs apply` function;
@@ -40,6 +40,7 @@ from ccee_webhook.demo.processes import ChildError
 from ccee_webhook.demo.services import Secrets, Services
 from ccee_webhook.demo.summary import CceeSide, Injected, Summary, read_warehouse, render
 from ccee_webhook.demo.timeline import Options, Timeline, hhmm
+from ccee_webhook.demo.warmup import Warmup
 
 DEFAULTS = Options()
 
@@ -81,14 +82,24 @@ PHASES: list[tuple[str, Callable[[Context], None]]] = [
 
 def run(ctx: Context) -> Summary:
     t = time.perf_counter()
-    for label, phase in PHASES:
-        if label == "dagster":
-            assert ctx.services.receiver is not None
-            ctx.services.receiver.stop()  # graceful: the lake is complete before Dagster reads
-        phase(ctx)
-        now = time.perf_counter()
-        ctx.record.timings[label] = round(now - t, 2)
-        t = now
+    warmup = Warmup()
+    try:
+        for label, phase in PHASES:
+            if label == "history":
+                # Imports and the charts' bundle while the history replays: its ticks wait on
+                # the simulator and the receiver far more than they use the CPU; the live day,
+                # paced by the clock, is left alone (its CCEE latencies stay the receiver's).
+                warmup.start()
+            if label == "dagster":
+                assert ctx.services.receiver is not None
+                ctx.services.receiver.stop()  # graceful: the lake is complete before Dagster
+                warmup.finish()
+            phase(ctx)
+            now = time.perf_counter()
+            ctx.record.timings[label] = round(now - t, 2)
+            t = now
+    finally:
+        warmup.stop()
     assert ctx.services.sim is not None
     ctx.services.sim.stop()
     return summarize(ctx)
@@ -199,7 +210,7 @@ def demo(
     keep: bool,
     json_summary: Path | None,
 ) -> None:
-    """Run the whole product end to end on this machine (about two minutes).
+    """Run the whole product end to end on this machine (under two minutes).
 
     Starts a local CCEE (the simulator) and the receiver on free loopback ports, applies the
     demo's subscriptions through the real SOAP client (`prefs apply`), replays a week of CCEE

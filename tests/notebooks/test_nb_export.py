@@ -121,3 +121,24 @@ def test_dagster_materializes_the_reports(warehouse: Path, tmp_path: Path) -> No
     }
     assert deps["report_delivery_health"] >= {"sla_entrega", "quarentena"}
     assert "eventos_entidades" in deps["report_contract_events"]
+
+
+def test_the_charting_bundle_is_read_from_the_cache_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Built once per machine and version (it costs seconds of CPU), then read back."""
+    from pipelines.defs.reports import export
+
+    built = export.vega_bundle()  # whatever cache the environment has (built if missing)
+    assert export.vega_bundle_path().read_text(encoding="utf-8") == built
+    assert "vegaEmbed" in built
+    monkeypatch.setenv("CCEE_WEBHOOK_CACHE_DIR", str(tmp_path))
+    cached = export.vega_bundle_path()
+    assert cached.parent == tmp_path
+    assert "vl" in cached.name and "vlconvert" in cached.name  # a new version, a new file
+    cached.write_text("/* cached vegaEmbed */", encoding="utf-8")
+    export.vega_bundle.cache_clear()
+    try:
+        assert export.vega_bundle() == "/* cached vegaEmbed */"
+    finally:
+        export.vega_bundle.cache_clear()

@@ -18,14 +18,14 @@ import re
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from notebooks import NOTEBOOKS_DIR
-from settings import CCEE_TZ, CCEE_TZ_NAME
+from settings import CCEE_TZ, CCEE_TZ_NAME, cache_dir
 
 
 @dataclass(frozen=True)
@@ -104,14 +104,36 @@ def run_notebook(path: Path, warehouse: Path) -> Sequence[Any]:
 
 @lru_cache(maxsize=1)
 def vega_bundle() -> str:
-    """vega + vega-lite + vega-embed as one classic script defining ``vegaEmbed``."""
+    """vega + vega-lite + vega-embed as one classic script defining ``vegaEmbed``.
+
+    Building it takes vl-convert several seconds of CPU with the GIL held, and the result
+    depends only on the versions, so it is kept in the cache folder (`settings.cache_dir`)
+    under a name carrying both versions: built once per machine and upgrade."""
+    path = vega_bundle_path()
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        pass  # not built yet (or unreadable): build it below
     import altair as alt
     import vl_convert as vlc
 
     vl_version = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
     # The shipped stub marks `snippet` required; omitting it selects the default global export.
     bundle: Any = vlc.javascript_bundle
-    return str(bundle(vl_version=vl_version))
+    text = str(bundle(vl_version=vl_version))
+    with contextlib.suppress(OSError):  # a read-only home only costs the rebuild next time
+        write_atomic(path, text)
+    return text
+
+
+def vega_bundle_path() -> Path:
+    """The cached bundle's file: one per vl-convert version and Vega-Lite schema version."""
+    import altair as alt
+    import vl_convert as vlc
+
+    vl_version = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
+    vlc_version = getattr(vlc, "__version__", "unknown")  # the shipped stub omits it
+    return cache_dir() / f"vega-embed-vl{vl_version}-vlconvert{vlc_version}.js"
 
 
 def _script_json(obj: Any) -> str:
@@ -240,11 +262,32 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+@contextlib.contextmanager
+def _kept_open(warehouse: Path) -> Iterator[None]:
+    """One read-only connection held while a notebook runs. The notebook connects per query
+    (`report_kit.warehouse`), and opening the file costs ~0.1 s each time; with a connection
+    held, DuckDB hands those connections the already open database (a few ms). A writer in
+    another process waits for the report either way: the queries run back to back."""
+    import duckdb
+
+    con = None
+    if warehouse.exists():
+        # Unopenable (busy, not DuckDB): the notebook's own connections report it.
+        with contextlib.suppress(duckdb.Error):
+            con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        yield
+    finally:
+        if con is not None:
+            con.close()
+
+
 def export_report(
     rel: Relatorio, warehouse: Path, out_dir: Path, notebooks_dir: Path = NOTEBOOKS_DIR
 ) -> Path:
     """Run one report's notebook and write ``out_dir/<nome>.html``; returns the path."""
-    outputs = run_notebook(notebooks_dir / rel.notebook, warehouse)
+    with _kept_open(warehouse):
+        outputs = run_notebook(notebooks_dir / rel.notebook, warehouse)
     page = render_page(rel.titulo, outputs, str(warehouse))
     bad = external_references(page)
     specs = json.loads(

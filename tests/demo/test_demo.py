@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import sqlite3
@@ -25,7 +26,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import duckdb
+import httpx
 import pytest
+import readme_commands as rc
+from support.callbacks import body_for
+from support.pki import make_pki
 
 RETIRED_CODE = "CONTRATO.CANCELAMENTO_VALIDADO"
 DEMO_TIMEOUT = 900  # a bound, not a benchmark: 2 shared cores can be very busy
@@ -548,3 +553,122 @@ def test_the_outage_and_the_expirations_raise_alerts(demo_run: DemoRun) -> None:
     exp = next(r for r in records if r["chave"] == "expiracao:88888")
     assert exp["contagem"] == len(expired)
     assert {exp["primeiro_transaction_id"], exp["ultimo_transaction_id"]} <= expired
+
+
+# -- the README: each of its commands runs as printed after the demo, or is listed -----------
+def _fill(text: str, subs: list[tuple[str, str]], values: dict[str, str]) -> str:
+    for old, new in subs:
+        assert old in text, (old, text)
+        text = text.replace(old, new.format(**values))
+    return text
+
+
+def _start_server(script: str, url: str, log: Path, ca: Path) -> subprocess.Popen[bytes]:
+    """Start `script` in its own session and wait until `url` answers 200."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            ["bash", "-c", script], cwd=REPO, env=_user_env() | {"COLUMNS": "200"},
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while True:
+        assert proc.poll() is None, f"{script!r} exited:\n{log.read_text()[-3000:]}"
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=3, trust_env=False, verify=str(ca)).status_code == 200:
+                return proc
+        assert time.monotonic() < deadline, f"{url} never answered:\n{log.read_text()[-3000:]}"
+        time.sleep(0.2)
+
+
+def _stop_server(proc: subprocess.Popen[bytes]) -> float:
+    """SIGTERM to the server's process group (Ctrl-C in its terminal); seconds until the whole
+    session is gone (SIGKILL after 30 s, so nothing is left behind)."""
+    t0 = time.monotonic()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    while _session_alive(proc.pid) and time.monotonic() - t0 < 30:
+        time.sleep(0.1)
+    took = time.monotonic() - t0
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    return took
+
+
+def test_every_readme_command_runs_as_printed(demo_run: DemoRun, tmp_path: Path) -> None:
+    """Every command line of the README's ```bash blocks is run as printed from the repository
+    root after the demo, run with a stated loopback substitution, run by another test, or
+    listed as deployment/development only with a reason (tests/demo/readme_commands.py); a new
+    line in none of these fails here. Each block runs in a fresh shell that has run the demo's
+    export line (the README's own, pointing at this test's demo folder instead of
+    ./data/demo), then the block's exports; servers are probed over HTTP(S) on loopback and
+    must stop within 10 s of SIGTERM at the end of their block."""
+    p = demo_run.proc
+    assert p is not None and p.returncode == 0
+    next_commands = _next_commands(p.stdout)
+    demo_export = next_commands[0]
+    readme_export = demo_export.replace(
+        shlex.quote(str(demo_run.folder.resolve())), rc.README_DEMO_FOLDER)
+    blocks = rc.bash_blocks(REPO / "README.md")
+    lines = [c.line for block in blocks for c in block]
+    assert readme_export in lines, "the README must print the demo's export line"
+    known = rc.classified() | {readme_export}
+    unknown = [line for line in lines if line not in known]
+    assert not unknown, f"README commands neither run nor listed in readme_commands.py: {unknown}"
+    assert not known - set(lines), f"listed but not in the README: {known - set(lines)}"
+    for line, why in rc.COVERED.items():
+        if why == "NEXT":
+            assert line in next_commands[1:], line
+
+    pki = make_pki(tmp_path)
+    own_data = tmp_path / "own-data"
+    timings: list[tuple[str, float]] = []
+    for n, block in enumerate(blocks):
+        values = {"port": str(_free_port()), "cert": str(pki.server_cert),
+                  "key": str(pki.server_key), "data": str(own_data)}
+        prefix = [demo_export]
+        servers: list[tuple[str, subprocess.Popen[bytes]]] = []
+        try:
+            for cmd in block:
+                line = cmd.line
+                if line == readme_export or line in rc.COVERED or line in rc.DEPLOYMENT_ONLY:
+                    continue
+                t0 = time.monotonic()
+                if line in rc.EXPORT_SUBS:
+                    prefix.append(_fill(line, rc.EXPORT_SUBS[line][0], values))
+                    continue
+                if line in rc.SERVERS:
+                    spec = rc.SERVERS[line]
+                    assert not servers, "one server per block (one free port)"
+                    command = _fill(line, spec.subs, values) + spec.add.format(**values)
+                    base = f"{spec.scheme}://127.0.0.1:{values['port']}"
+                    proc = _start_server(
+                        "\n".join([*prefix, f"exec {command}"]), base + spec.path,
+                        tmp_path / f"server-{n}.log", pki.ca_pem)
+                    servers.append((line, proc))
+                    if spec.scheme == "https":  # the receiver: a callback is stored, 201
+                        token = "long-random-secret"
+                        answer = httpx.post(
+                            f"{base}/ccee/{token}", content=body_for(), verify=str(pki.ca_pem),
+                            headers={"Content-Type": "application/json"}, trust_env=False)
+                        assert answer.status_code == 201, answer.text
+                    timings.append((line, time.monotonic() - t0))
+                    continue
+                done = subprocess.run(
+                    ["bash", "-c", "\n".join(["set -e", *prefix, line])], cwd=REPO,
+                    env=_user_env() | {"COLUMNS": "200"}, input=cmd.stdin, capture_output=True,
+                    text=True, timeout=300,
+                )
+                out = done.stdout + done.stderr
+                assert done.returncode == 0, f"{line}\n{out[-4000:]}"
+                rc.RUN[line](out, demo_run)
+                timings.append((line, time.monotonic() - t0))
+        finally:
+            for line, proc in servers:
+                took = _stop_server(proc)
+                assert took < STOP_WITHIN, f"{line} took {took:.1f} s to stop"
+    ran = {line for line, _ in timings}
+    assert ran == set(rc.RUN) | set(rc.SERVERS)
+    print("README-COMMANDS", f"{len(ran)} run in {sum(t for _, t in timings):.1f} s:",
+          "; ".join(f"{t:.1f}s {line[:50]}" for line, t in timings))

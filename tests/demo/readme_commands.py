@@ -106,8 +106,8 @@ def nothing_replayable(out: str, demo: Any) -> None:
 # -- the tables ----------------------------------------------------------------------------
 @dataclass
 class Server:
-    """A server line: `path` must answer on loopback; `add` is appended to the line (a free
-    port, no browser), `port_flag` names the README's own port when it has one."""
+    """A server line: `path` must answer 200 on loopback once started; `subs` replace parts of
+    the line and `add` is appended to it (a free port, no browser), for the reason `why`."""
 
     path: str
     add: str = ""
@@ -116,6 +116,10 @@ class Server:
     subs: list[tuple[str, str]] = field(default_factory=list)
     why: str = ""
 
+
+DG_LAUNCH = (
+    "uv run dg launch --assets 'group:lake' --partition \"$(TZ=America/Sao_Paulo date +%F)\""
+)
 
 #: run as printed (after the block's exports), exit 0 and this output
 RUN: dict[str, Check] = {
@@ -144,11 +148,18 @@ RUN: dict[str, Check] = {
     "read_only=True).sql(\"SELECT mes_referencia, submercado, round(sum(montante_mwh), 1) AS "
     "mwh_vigente, sum(declaracoes) AS declaracoes FROM montantes_vigentes GROUP BY ALL ORDER BY "
     "ALL\").show()'": rounded("mwh_vigente", "declaracoes"),
-    "uv run dg launch --assets 'group:lake' --partition \"$(TZ=America/Sao_Paulo date +%F)\"":
-        has("RUN_SUCCESS", "notificacoes"),
+    DG_LAUNCH: has("RUN_SUCCESS", "notificacoes"),
     "uv run ccee-webhook alerts": has("expiracao", "aberto"),
     "uv run ccee-webhook alerts --evaluate": has("evaluated", "perda_de_dados"),
     "uv run python notebooks/energy_amount_events.py": has("Montantes de energia", "MWh"),
+}
+
+#: DuckDB refuses to open the warehouse read-only while its one writer holds it: the writer
+#: never runs beside a block that opens the file
+WAREHOUSE_WRITER = {DG_LAUNCH}
+WAREHOUSE = WAREHOUSE_WRITER | {line for line in RUN if "warehouse_path()" in line} | {
+    "uv run ccee-webhook alerts", "uv run ccee-webhook alerts --evaluate",
+    "uv run python notebooks/energy_amount_events.py",
 }
 
 #: servers, started and probed over HTTP(S) on loopback, stopped at the end of their block

@@ -16,6 +16,7 @@ import shlex
 import signal
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import time
@@ -566,7 +567,9 @@ def _fill(text: str, subs: list[tuple[str, str]], values: dict[str, str]) -> str
 
 
 def _start_server(script: str, url: str, log: Path, ca: Path) -> subprocess.Popen[bytes]:
-    """Start `script` in its own session and wait until `url` answers 200."""
+    """Start `script` in its own session and wait until `url` answers 200 (https: a
+    certificate from `ca`)."""
+    trust = ssl.create_default_context(cafile=str(ca))
     with log.open("wb") as out:
         proc = subprocess.Popen(
             ["bash", "-c", script], cwd=REPO, env=_user_env() | {"COLUMNS": "200"},
@@ -574,13 +577,17 @@ def _start_server(script: str, url: str, log: Path, ca: Path) -> subprocess.Pope
             start_new_session=True,
         )
     deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while True:
-        assert proc.poll() is None, f"{script!r} exited:\n{log.read_text()[-3000:]}"
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=3, trust_env=False, verify=str(ca)).status_code == 200:
-                return proc
-        assert time.monotonic() < deadline, f"{url} never answered:\n{log.read_text()[-3000:]}"
-        time.sleep(0.2)
+    try:
+        while True:
+            assert proc.poll() is None, f"{script!r} exited:\n{log.read_text()[-3000:]}"
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url, timeout=3, trust_env=False, verify=trust).status_code == 200:
+                    return proc
+            assert time.monotonic() < deadline, f"{url} never answered:\n{log.read_text()[-3000:]}"
+            time.sleep(0.2)
+    except BaseException:
+        _stop_server(proc)
+        raise
 
 
 def _stop_server(proc: subprocess.Popen[bytes]) -> float:
@@ -647,7 +654,8 @@ class _ReadmeRun:
             try:
                 answer = httpx.post(
                     f"{base}/ccee/long-random-secret", content=body_for(), trust_env=False,
-                    verify=str(self.pki.ca_pem), headers={"Content-Type": "application/json"})
+                    verify=ssl.create_default_context(cafile=str(self.pki.ca_pem)),
+                    headers={"Content-Type": "application/json"})
                 assert answer.status_code == 201, answer.text
             except BaseException:
                 _stop_server(proc)

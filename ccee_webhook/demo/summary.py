@@ -264,8 +264,8 @@ def next_steps(s: Summary) -> list[tuple[str, str]]:
     data = _rel(s.data_dir)
     config = _rel(s.config) if s.config else f"{data}/ccee-webhook.toml"
     code = (
-        'import duckdb, os; duckdb.connect(os.environ["CCEE_WEBHOOK_DATA_DIR"] + '
-        f'"/warehouse.duckdb", read_only=True).sql("{SLA_QUERY}").show()'
+        "import duckdb, settings; duckdb.connect(settings.warehouse_path(), read_only=True)"
+        f'.sql("{SLA_QUERY}").show()'
     )
     return [
         ("point this shell at the demo's data (its own settings file and Dagster instance):",

@@ -12,20 +12,28 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import duckdb
+import httpx
 import pytest
+import readme_commands as rc
+from support.callbacks import body_for
+from support.pki import Pki, make_pki
 
 RETIRED_CODE = "CONTRATO.CANCELAMENTO_VALIDADO"
 DEMO_TIMEOUT = 900  # a bound, not a benchmark: 2 shared cores can be very busy
@@ -548,3 +556,177 @@ def test_the_outage_and_the_expirations_raise_alerts(demo_run: DemoRun) -> None:
     exp = next(r for r in records if r["chave"] == "expiracao:88888")
     assert exp["contagem"] == len(expired)
     assert {exp["primeiro_transaction_id"], exp["ultimo_transaction_id"]} <= expired
+
+
+# -- the README: each of its commands runs as printed after the demo, or is listed -----------
+def _fill(text: str, subs: list[tuple[str, str]], values: dict[str, str]) -> str:
+    for old, new in subs:
+        assert old in text, (old, text)
+        text = text.replace(old, new.format(**values))
+    return text
+
+
+def _start_server(script: str, url: str, log: Path, ca: Path) -> subprocess.Popen[bytes]:
+    """Start `script` in its own session and wait until `url` answers 200 (https: a
+    certificate from `ca`)."""
+    trust = ssl.create_default_context(cafile=str(ca))
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            ["bash", "-c", script], cwd=REPO, env=_user_env() | {"COLUMNS": "200"},
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    try:
+        while True:
+            assert proc.poll() is None, f"{script!r} exited:\n{log.read_text()[-3000:]}"
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url, timeout=3, trust_env=False, verify=trust).status_code == 200:
+                    return proc
+            assert time.monotonic() < deadline, f"{url} never answered:\n{log.read_text()[-3000:]}"
+            time.sleep(0.2)
+    except BaseException:
+        _stop_server(proc)
+        raise
+
+
+def _stop_server(proc: subprocess.Popen[bytes]) -> float:
+    """SIGTERM to the server's process group (Ctrl-C in its terminal); seconds until the whole
+    session is gone (SIGKILL after 30 s, so nothing is left behind)."""
+    t0 = time.monotonic()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    while _session_alive(proc.pid) and time.monotonic() - t0 < 30:
+        time.sleep(0.1)
+    took = time.monotonic() - t0
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    return took
+
+
+@dataclass
+class _ReadmeRun:
+    """What every README block shares: the demo, its export line, the test's PKI and folder."""
+
+    demo: DemoRun
+    readme_export: str
+    demo_export: str
+    pki: Pki
+    tmp: Path
+    timings: list[tuple[str, float]]
+
+    def block(self, n: int, block: list[rc.Command]) -> None:
+        """Run one ```bash block in a fresh shell that has run the demo's export line."""
+        values = {"port": str(_free_port()), "cert": str(self.pki.server_cert),
+                  "key": str(self.pki.server_key), "data": str(self.tmp / f"own-data-{n}")}
+        prefix = [self.demo_export]
+        servers: list[tuple[str, subprocess.Popen[bytes]]] = []
+        try:
+            for cmd in block:
+                line = cmd.line
+                if line == self.readme_export or line in rc.COVERED or line in rc.DEPLOYMENT_ONLY:
+                    continue
+                if line in rc.EXPORT_SUBS:
+                    prefix.append(_fill(line, rc.EXPORT_SUBS[line][0], values))
+                    continue
+                t0 = time.monotonic()
+                if line in rc.SERVERS:
+                    assert not servers, "one server per block (one free port)"
+                    servers.append((line, self.server(n, line, prefix, values)))
+                else:
+                    self.run(line, cmd.stdin, prefix)
+                self.timings.append((line, time.monotonic() - t0))
+        finally:
+            for line, proc in servers:
+                took = _stop_server(proc)
+                assert took < STOP_WITHIN, f"{line} took {took:.1f} s to stop"
+
+    def server(
+        self, n: int, line: str, prefix: list[str], values: dict[str, str]
+    ) -> subprocess.Popen[bytes]:
+        spec = rc.SERVERS[line]
+        command = _fill(line, spec.subs, values) + spec.add.format(**values)
+        base = f"{spec.scheme}://127.0.0.1:{values['port']}"
+        proc = _start_server("\n".join([*prefix, f"exec {command}"]), base + spec.path,
+                             self.tmp / f"server-{n}.log", self.pki.ca_pem)
+        if spec.scheme == "https":  # the receiver: a callback with the README's token → 201
+            try:
+                answer = httpx.post(
+                    f"{base}/ccee/long-random-secret", content=body_for(), trust_env=False,
+                    verify=ssl.create_default_context(cafile=str(self.pki.ca_pem)),
+                    headers={"Content-Type": "application/json"})
+                assert answer.status_code == 201, answer.text
+            except BaseException:
+                _stop_server(proc)
+                raise
+        return proc
+
+    def run(self, line: str, stdin: str, prefix: list[str]) -> None:
+        done = subprocess.run(
+            ["bash", "-c", "\n".join(["set -e", *prefix, line])], cwd=REPO,
+            env=_user_env() | {"COLUMNS": "200"}, input=stdin, capture_output=True, text=True,
+            timeout=300,
+        )
+        out = done.stdout + done.stderr
+        assert done.returncode == 0, f"{line}\n{out[-4000:]}"
+        rc.RUN[line](out, self.demo)
+
+    def lanes(self, blocks: list[tuple[int, list[rc.Command]]]) -> None:
+        """The blocks on two lanes at once (2 cores), each lane in README order."""
+        lanes: list[list[tuple[int, list[rc.Command]]]] = [[], []]
+        for item in blocks:
+            min(lanes, key=len).append(item)
+        with ThreadPoolExecutor(2) as pool:
+            futures = [pool.submit(lambda lane=lane: [self.block(*b) for b in lane])
+                       for lane in lanes]
+            for f in futures:
+                f.result()
+
+
+def test_every_readme_command_runs_as_printed(demo_run: DemoRun, tmp_path: Path) -> None:
+    """Every command line of the README's ```bash blocks is run as printed from the repository
+    root after the demo, run with a stated loopback substitution, run by another test, or
+    listed as deployment/development only with a reason (tests/demo/readme_commands.py); a new
+    line in none of these fails here. Each block runs in a fresh shell that has run the demo's
+    export line (the README's own, pointing at this test's demo folder instead of
+    ./data/demo), then the block's exports; servers are probed over HTTP(S) on loopback and
+    must stop within 10 s of SIGTERM at the end of their block. Blocks run two at a time: the
+    one writing the warehouse (`dg launch`) beside those that never open it, then the
+    warehouse's readers."""
+    p = demo_run.proc
+    assert p is not None and p.returncode == 0
+    next_commands = _next_commands(p.stdout)
+    demo_export = next_commands[0]
+    readme_export = demo_export.replace(
+        shlex.quote(str(demo_run.folder.resolve())), rc.README_DEMO_FOLDER)
+    blocks = rc.bash_blocks(REPO / "README.md")
+    lines = [c.line for block in blocks for c in block]
+    assert readme_export in lines, "the README must print the demo's export line"
+    known = rc.classified() | {readme_export}
+    unknown = [line for line in lines if line not in known]
+    assert not unknown, f"README commands neither run nor listed in readme_commands.py: {unknown}"
+    assert not known - set(lines), f"listed but not in the README: {known - set(lines)}"
+    for line, why in rc.COVERED.items():
+        if why == "NEXT":
+            assert line in next_commands[1:], line
+
+    run = _ReadmeRun(demo_run, readme_export, demo_export, make_pki(tmp_path), tmp_path, [])
+    numbered = list(enumerate(blocks))
+    touches = [any(c.line in rc.WAREHOUSE for c in b) for _, b in numbered]
+    writer = [b for b in numbered if any(c.line in rc.WAREHOUSE_WRITER for c in b[1])]
+    assert len(writer) == 1
+    t0 = time.monotonic()
+    # the writer's lane first: it alone, the others filled with blocks that never open the file
+    with ThreadPoolExecutor(2) as pool:
+        others = [b for b, t in zip(numbered, touches, strict=True) if not t]
+        futures = [pool.submit(run.block, *writer[0]),
+                   pool.submit(lambda: [run.block(*b) for b in others])]
+        for f in futures:
+            f.result()
+    run.lanes([b for b, t in zip(numbered, touches, strict=True) if t and b is not writer[0]])
+    wall = time.monotonic() - t0
+    ran = {line for line, _ in run.timings}
+    assert ran == set(rc.RUN) | set(rc.SERVERS)
+    print("README-COMMANDS", f"{len(ran)} commands in {wall:.1f} s:",
+          "; ".join(f"{t:.1f}s {line[:50]}" for line, t in run.timings))

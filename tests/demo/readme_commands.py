@@ -207,6 +207,8 @@ DEPLOYMENT_ONLY: dict[str, str] = {
     "bash .ci/run": "development: CI itself (installs Debian packages, runs everything)",
     "uv run python benchmarks/receiver.py": "development: a benchmark (minutes, needs wrk)",
     "uv run python benchmarks/lake_store.py": "development: a benchmark (minutes, SeaweedFS)",
+    "uv run python benchmarks/lake_readers.py": "development: a benchmark (two minutes, "
+                                                "SeaweedFS and a scratch venv for httpfs)",
     "uv run --group bench python benchmarks/flatten.py": "development: a benchmark (1M rows)",
     "export DAGSTER_HOME=\"$PWD/dagster_home\" CCEE_WEBHOOK_DATA_DIR=\"$PWD/data\"":
         "your own data, not the demo's: it writes Dagster's instance into the repository's "

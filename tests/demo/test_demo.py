@@ -541,9 +541,8 @@ def test_day_partitions_start_where_the_demo_data_starts(demo_run: DemoRun) -> N
 
 def test_the_outage_and_the_expirations_raise_alerts(demo_run: DemoRun) -> None:
     """As of the outage the receiver is silent; as of the end that incident is resolved and
-    every expiration in CCEE's ledger is in one open `expiracao` incident. (With a week of
-    history the live day's refused callbacks also open a quarantine spike; this test's shorter
-    demo has too little history for that rule's baseline.)"""
+    every expiration in CCEE's ledger is in one open `expiracao` incident; alerts.jsonl, as the
+    demo left it, holds exactly the alerts its summary lists."""
     heads = [x.split(" at ")[0] for x in demo_run.summary["alertas"]]
     assert "aberto silencio:88888" in heads and "resolvido silencio:88888" in heads
     assert heads.index("aberto silencio:88888") < heads.index("resolvido silencio:88888")

@@ -34,6 +34,8 @@ import pytest
 import readme_commands as rc
 from support.callbacks import body_for
 from support.pki import Pki, make_pki
+from support.processes import session_alive, stop_session
+from support.waiting import free_port
 
 RETIRED_CODE = "CONTRATO.CANCELAMENTO_VALIDADO"
 DEMO_TIMEOUT = 900  # a bound, not a benchmark: 2 shared cores can be very busy
@@ -410,20 +412,6 @@ def _user_env() -> dict[str, str]:
     return env
 
 
-def _session_alive(sid: int) -> list[int]:
-    alive = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(") ", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] != "Z" and int(fields[3]) == sid:
-            alive.append(int(entry.name))
-    return alive
-
-
 def _answers(url: str) -> bool:
     import httpx
 
@@ -431,12 +419,6 @@ def _answers(url: str) -> bool:
         return httpx.get(url, timeout=3, trust_env=False).status_code < 500
     except httpx.HTTPError:
         return False
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _serve_and_stop(script: str, url: str, log: Path, force_after: float | None) -> float:
@@ -458,7 +440,7 @@ def _serve_and_stop(script: str, url: str, log: Path, force_after: float | None)
         t0 = time.monotonic()
         os.killpg(proc.pid, signal.SIGTERM)
         forced = False
-        while _session_alive(proc.pid) and time.monotonic() - t0 < 30:
+        while session_alive(proc.pid) and time.monotonic() - t0 < 30:
             if force_after is not None and not forced and time.monotonic() - t0 > force_after:
                 subprocess.run(["bash", "-c", f"kill -KILL -- -{proc.pid}"], check=False)
                 forced = True
@@ -489,7 +471,7 @@ def test_every_next_command_runs_as_printed(demo_run: DemoRun, tmp_path: Path) -
     before = {f.name: f.stat().st_mtime_ns for f in reports.glob("*.html")}
     for i, command in enumerate(rest):
         if command.startswith(("uv run dg dev", "uv run marimo run")):
-            port = _free_port()
+            port = free_port()
             extra = f" -p {port}" if "dg dev" in command else f" --headless --port {port}"
             path = "/server_info" if "dg dev" in command else "/"
             grace = 5.0 if "dg dev" in command else None
@@ -585,23 +567,8 @@ def _start_server(script: str, url: str, log: Path, ca: Path) -> subprocess.Pope
             assert time.monotonic() < deadline, f"{url} never answered:\n{log.read_text()[-3000:]}"
             time.sleep(0.2)
     except BaseException:
-        _stop_server(proc)
+        stop_session(proc)
         raise
-
-
-def _stop_server(proc: subprocess.Popen[bytes]) -> float:
-    """SIGTERM to the server's process group (Ctrl-C in its terminal); seconds until the whole
-    session is gone (SIGKILL after 30 s, so nothing is left behind)."""
-    t0 = time.monotonic()
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    while _session_alive(proc.pid) and time.monotonic() - t0 < 30:
-        time.sleep(0.1)
-    took = time.monotonic() - t0
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    return took
 
 
 @dataclass
@@ -617,7 +584,7 @@ class _ReadmeRun:
 
     def block(self, n: int, block: list[rc.Command]) -> None:
         """Run one ```bash block in a fresh shell that has run the demo's export line."""
-        values = {"port": str(_free_port()), "cert": str(self.pki.server_cert),
+        values = {"port": str(free_port()), "cert": str(self.pki.server_cert),
                   "key": str(self.pki.server_key), "data": str(self.tmp / f"own-data-{n}")}
         prefix = [self.demo_export]
         servers: list[tuple[str, subprocess.Popen[bytes]]] = []
@@ -638,7 +605,7 @@ class _ReadmeRun:
                 self.timings.append((line, time.monotonic() - t0))
         finally:
             for line, proc in servers:
-                took = _stop_server(proc)
+                took = stop_session(proc)
                 assert took < STOP_WITHIN, f"{line} took {took:.1f} s to stop"
 
     def server(
@@ -657,7 +624,7 @@ class _ReadmeRun:
                     headers={"Content-Type": "application/json"})
                 assert answer.status_code == 201, answer.text
             except BaseException:
-                _stop_server(proc)
+                stop_session(proc)
                 raise
         return proc
 

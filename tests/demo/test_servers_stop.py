@@ -16,23 +16,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support.processes import session_alive
 
 STOP_WITHIN = 10.0
 _LAUNCH = "import sys; from ccee_webhook.cli import main; sys.exit(main(prog_name='ccee-webhook'))"
-
-
-def _session_alive(sid: int) -> list[int]:
-    alive = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(") ", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] != "Z" and int(fields[3]) == sid:
-            alive.append(int(entry.name))
-    return alive
 
 
 @pytest.mark.parametrize(
@@ -66,7 +53,7 @@ def test_server_stops_within_10_s_of_sigterm(tmp_path: Path, args: list[str], pr
             time.sleep(0.1)
         t0 = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        while _session_alive(proc.pid) and time.monotonic() - t0 < 30:
+        while session_alive(proc.pid) and time.monotonic() - t0 < 30:
             time.sleep(0.05)
         took = time.monotonic() - t0
         assert took < STOP_WITHIN, f"{args[0]} took {took:.1f} s to stop"

@@ -9,8 +9,6 @@ end. No CCEE profile is configured: the alerts sensor still evaluates its rules.
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,16 +18,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from dagster._core.scheduler.instigation import InstigatorType, TickStatus
+from support.processes import stop_session
+from support.waiting import free_port
 
 DEADLINE_S = 240.0  # generous for a loaded shared machine; ~30 s CPU in all, see the report
 SENSORS = {"lake_sensor", "alerts_sensor"}
 SCHEDULES = {"hourly_results_pull", "daily_compaction"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait(predicate: Callable[[], bool], deadline: float, what: str) -> None:
@@ -37,16 +31,6 @@ def _wait(predicate: Callable[[], bool], deadline: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.25)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
 
 
 @pytest.fixture
@@ -69,7 +53,7 @@ def test_daemon_runs_every_sensor_and_schedule_by_default(
     dagster_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     deadline = time.monotonic() + DEADLINE_S
-    port = _free_port()
+    port = free_port()
     bin_dir = Path(sys.executable).parent
     code_log = (tmp_path / "code.log").open("wb")
     daemon_log_path = tmp_path / "daemon.log"
@@ -130,7 +114,7 @@ def test_daemon_runs_every_sensor_and_schedule_by_default(
         assert "0 alert(s) raised" in (alert_tick.skip_reason or "")  # type: ignore[attr-defined]
     finally:
         if daemon is not None:
-            _stop(daemon)
-        _stop(code)
+            stop_session(daemon, grace=15)
+        stop_session(code, grace=15)
         code_log.close()
         daemon_log.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from support.processes import stop_session
 
 WEED = str(Path(sys.executable).parent / "weed")
 ACCESS_KEY = "ccee-test-access"
@@ -62,16 +62,6 @@ def free_ports(n: int) -> list[int]:
     for s in socks:
         s.close()
     return ports
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 @dataclass
@@ -149,7 +139,7 @@ class SeaweedFS:
         }
 
     def stop(self) -> None:
-        _stop(self.proc)
+        stop_session(self.proc, grace=20)
 
 
 def _pg_bin(name: str) -> str:
@@ -257,5 +247,5 @@ class Postgres:
         return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{name}"
 
     def stop(self) -> None:
-        _stop(self.proc)
+        stop_session(self.proc, grace=20)
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -22,6 +22,7 @@ import httpx
 import psycopg2
 from scaleout_servers import Postgres, SeaweedFS, free_ports, wait_until
 from scaleout_support import TOKEN, Receiver, body, lake_rows, new_tid, start_receiver
+from support.processes import stop_session
 
 from ingest.lake_files import day_files, partition_days, read_table
 from ingest.lake_schema import NOTIFICACOES, QUARENTENA
@@ -118,17 +119,6 @@ def start_dagster(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-
-
-def stop_dagster(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL after 30 s (whatever did not stop is killed either way)."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 def succeeded_lake_runs(pg: str) -> set[str]:
@@ -294,10 +284,10 @@ def test_three_receivers_one_killed_and_the_postgres_backed_daemon(
         except AssertionError:
             raise AssertionError((tmp_path / "daemon.log").read_text()[-4000:]) from None
         finally:
-            stop_dagster(daemon)
+            stop_session(daemon)
         check_webserver(f"http://127.0.0.1:{port}", webserver, pg, days)
     finally:
-        stop_dagster(webserver)
+        stop_session(webserver)
     assert not (web_home / "history").exists() and not (web_home / "storage").exists()
     ids = warehouse_ids(data_dir)
     assert ids is not None and len(ids) == len(set(ids)) == len(in_lake)  # each once

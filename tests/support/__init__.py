@@ -2,7 +2,9 @@
 
 - `paths`: where the checkout, the fixtures and the installed CLI are.
 - `waiting`: `wait_until` (poll a condition with a deadline) and `free_port`.
-- `credentials`: the run's secrets (random per process) and the files the secret scan reads.
+- `credentials`: the run's secrets (random per run, shared by the xdist workers) and the files
+  the secret scan reads; `secret_scan`: that scan, run once every test is done.
+- `processes`: servers in a session of their own, stopped with their children.
 - `callbacks`: CCEE callback bodies (`body_for`) and the recorded sample.
 - `receiver`: real `ccee-webhook serve` processes, the app in process (Litestar's test client)
   and under uvicorn in a thread.

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from support.fake_ccee import FakeCCEE, RunningServer
 from click.testing import CliRunner, Result
+from support.fake_ccee import FakeCCEE, RunningServer
 
 from ccee_webhook.cli import main
 

@@ -7,9 +7,9 @@ import random
 from datetime import UTC, datetime
 
 import pytest
-from support.soap_samples import sample_bytes
-from support.fake_ccee import FakeCCEE, RunningServer, Scripted
 from lxml import etree
+from support.fake_ccee import FakeCCEE, RunningServer, Scripted
+from support.soap_samples import sample_bytes
 
 from ccee import contract
 from ccee.client import CCEEClient

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import zeep
-from support.soap_samples import SAMPLES_DIR, sample_bytes
 from lxml import etree
+from support.soap_samples import SAMPLES_DIR, sample_bytes
 
 from ccee import contract
 from ccee.contract import (

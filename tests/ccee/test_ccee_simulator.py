@@ -7,8 +7,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from support.pki import Pki, make_pki
 from click.testing import CliRunner
+from support.pki import Pki, make_pki
 
 from ccee.client import CCEEClient
 from ccee.config import Profile, Secret

@@ -202,7 +202,7 @@ NEXT = "printed under Next: test_every_next_command_runs_as_printed runs it"
 #: not run here, each with the reason
 DEPLOYMENT_ONLY: dict[str, str] = {
     "uv run pytest": "the suite itself",
-    "uv run ruff check ccee_webhook settings ccee ingest simulator pipelines benchmarks && "
+    "uv run ruff check ccee_webhook settings ccee ingest simulator pipelines benchmarks tests && "
     "uv run mypy": "development: .ci/run runs the linters on every CI run",
     "bash .ci/run": "development: CI itself (installs Debian packages, runs everything)",
     "uv run python benchmarks/receiver.py": "development: a benchmark (minutes, needs wrk)",

@@ -87,6 +87,7 @@ def test_kill_9_under_load_loses_no_acknowledged_delivery(
     # ...and new deliveries join the old ones.
     tid = str(uuid.uuid4())
     assert again.post(path=f"/ccee/{TOKEN}", content=body_for(tid)).status_code == 201
-    count = lake_rows(rcv.data_dir, table="notificacoes", sql=f"select count(*) from t where transaction_id = '{tid}'"
+    count = lake_rows(rcv.data_dir, table="notificacoes",
+                      sql=f"select count(*) from t where transaction_id = '{tid}'"
     )
     assert count == [(1,)]

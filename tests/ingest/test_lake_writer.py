@@ -14,9 +14,9 @@ import msgspec
 import pytest
 from support.lake import lake_rows
 
+from benchmarks.baseline_writers import FsyncPerRequestWriter
 from ingest.fsops import FileOps
 from ingest.lake_schema import NOTIFICACOES, data_files
-from benchmarks.baseline_writers import FsyncPerRequestWriter
 from ingest.lake_writer import (
     GroupCommitWriter,
     ParquetBatchFiles,
@@ -68,7 +68,8 @@ def test_concurrent_writes_share_flushes_and_all_land(tmp_path: Path) -> None:
         return tids
 
     tids = asyncio.run(go())
-    got = {r[0] for r in lake_rows(tmp_path, table=NOTIFICACOES, sql="select transaction_id from t")}
+    got = {r[0] for r in lake_rows(tmp_path, table=NOTIFICACOES,
+                                   sql="select transaction_id from t")}
     assert got == set(tids)
     files = data_files(tmp_path / "lake", NOTIFICACOES)
     # Group commit: far fewer files (and fsyncs) than rows.
@@ -87,7 +88,8 @@ def test_rows_are_split_by_sao_paulo_day(tmp_path: Path) -> None:
         await writer.close()
 
     asyncio.run(go())
-    got = lake_rows(tmp_path, table=NOTIFICACOES, sql="select transaction_id, regexp_extract(filename, 'dt=([0-9-]+)', 1) from "
+    got = lake_rows(tmp_path, table=NOTIFICACOES,
+                    sql="select transaction_id, regexp_extract(filename, 'dt=([0-9-]+)', 1) from "
         f"read_parquet('{tmp_path}/lake/notificacoes/*/*.parquet', filename=true) order by 1",
     )
     assert got == [("early", "2026-11-28"), ("late", "2026-11-27")]
@@ -111,7 +113,8 @@ def test_disk_failure_fails_every_waiter_then_recovers(tmp_path: Path, writer_cl
 
     results = asyncio.run(go())
     assert all(isinstance(r, PersistenceError) for r in results)
-    assert lake_rows(tmp_path, table=NOTIFICACOES, sql="select transaction_id from t") == [("good",)]
+    rows = lake_rows(tmp_path, table=NOTIFICACOES, sql="select transaction_id from t")
+    assert rows == [("good",)]
     leftovers = [p.name for p in (tmp_path / "lake").rglob("*") if p.is_file()]
     assert not [n for n in leftovers if n.endswith(".tmp")]
 
@@ -152,5 +155,6 @@ def test_a_row_the_lake_cannot_encode_does_not_fail_its_batch(tmp_path: Path) ->
     ok1, bad, ok2 = asyncio.run(go())
     assert ok1 is None and ok2 is None
     assert isinstance(bad, PersistenceError)
-    got = sorted(r[0] for r in lake_rows(tmp_path, table=NOTIFICACOES, sql="select transaction_id from t"))
+    got = sorted(r[0] for r in lake_rows(tmp_path, table=NOTIFICACOES,
+                                         sql="select transaction_id from t"))
     assert got == ["ok-1", "ok-2"]

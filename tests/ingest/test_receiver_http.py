@@ -35,7 +35,8 @@ def notificacao(rcv: InProcessReceiver | ReceiverProc, tid: str) -> list[tuple]:
         rcv.data_dir,
         table="notificacoes",
         sql="select transaction_id, evento_notificacao, metadados, recebido_em, destino, "
-        f"perfil, corpo, instancia, avisos from t where transaction_id = '{tid}' order by recebido_em",
+        f"perfil, corpo, instancia, avisos from t where transaction_id = '{tid}' "
+        "order by recebido_em",
     )
 
 
@@ -292,7 +293,8 @@ READABLE_IDS = {
     ids=[case[0] for case in BAD_INPUTS],
 )
 def test_bad_input_gets_a_problem_and_is_quarantined(
-    receiver: InProcessReceiver, body: bytes, ctype: str, status: int, motivo: str, campo: str | None
+    receiver: InProcessReceiver, body: bytes, ctype: str, status: int, motivo: str,
+    campo: str | None,
 ) -> None:
     marker = uuid.uuid4().hex.encode()
     # A unique marker in the path tail lets us find this request's quarantine row.

@@ -33,7 +33,8 @@ from settings import ReceiverSettings, SenderToken
 
 
 def tids_in_lake(data_dir: Path) -> list[str]:
-    return [r[0] for r in lake_rows(data_dir, table="notificacoes", sql="select transaction_id from t")]
+    rows = lake_rows(data_dir, table="notificacoes", sql="select transaction_id from t")
+    return [r[0] for r in rows]
 
 
 def test_refuses_to_start_without_a_token(tmp_path: Path) -> None:
@@ -62,12 +63,15 @@ def test_refuses_a_publish_delay_that_is_not_positive(tmp_path: Path) -> None:
     assert TOKEN not in proc.stderr
 
 
-def test_insecure_mode_and_default_body_limit(receiver_factory: Callable[..., ReceiverProc]) -> None:
+def test_insecure_mode_and_default_body_limit(
+    receiver_factory: Callable[..., ReceiverProc],
+) -> None:
     rcv = receiver_factory("--insecure-no-token", tokens=None)
     tid = str(uuid.uuid4())
     assert rcv.post(path="/ccee/preferencia-1", content=body_for(tid)).status_code == 201
     assert rcv.post(path="/ccee", content=body_for()).status_code == 201
-    rows = lake_rows(rcv.data_dir, table="notificacoes", sql="select destino, perfil from t order by 1")
+    rows = lake_rows(rcv.data_dir, table="notificacoes",
+                     sql="select destino, perfil from t order by 1")
     assert rows == [("/ccee", None), ("/ccee/preferencia-1", None)]
     # Default limit: 1 MiB. A valid body just under it is accepted, one byte over is not.
     pad = 1024 * 1024 - len(body_for(tid, extra="")) - 10
@@ -93,7 +97,8 @@ def test_restart_keeps_every_acknowledged_row(
     for tid in tids[20:]:
         assert second.post(path=f"/ccee/{TOKEN}", content=body_for(tid)).status_code == 201
     assert sorted(tids_in_lake(data)) == sorted(tids)
-    instancias = lake_rows(data, table="notificacoes", sql="select count(distinct instancia) from t")
+    instancias = lake_rows(data, table="notificacoes",
+                           sql="select count(distinct instancia) from t")
     assert instancias == [(2,)]
 
 
@@ -180,7 +185,8 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_tls(receiver_factory: Callable[..., ReceiverProc], tmp_path: Path) -> None:
     cert, key = _self_signed(tmp_path)
-    rcv = receiver_factory("--tls-cert", str(cert), "--tls-key", str(key), verify=ssl.create_default_context(cafile=cert))
+    rcv = receiver_factory("--tls-cert", str(cert), "--tls-key", str(key),
+                           verify=ssl.create_default_context(cafile=cert))
     assert rcv.url.startswith("https://127.0.0.1:")
     with httpx.Client(base_url=rcv.url, verify=ssl.create_default_context(cafile=cert)) as client:
         r = client.post(
@@ -285,7 +291,7 @@ def accepted_total(text: str) -> float:
 
 
 def test_several_workers_serve_one_metrics_page(
-    receiver_factory: Callable[..., Receiver], tmp_path: Path
+    receiver_factory: Callable[..., ReceiverProc], tmp_path: Path
 ) -> None:
     tmp = tmp_path / "tmp"
     tmp.mkdir()

@@ -49,7 +49,8 @@ def wal_dir(tmp_path: Path) -> Path:
 
 
 def tids_in_lake(tmp_path: Path) -> list[str]:
-    return [r[0] for r in lake_rows(tmp_path, table=NOTIFICACOES, sql="select transaction_id from t")]
+    rows = lake_rows(tmp_path, table=NOTIFICACOES, sql="select transaction_id from t")
+    return [r[0] for r in rows]
 
 
 def orphan(tmp_path: Path, name: str, batches: list[list[Entrega]], tail: bytes = b"") -> Path:

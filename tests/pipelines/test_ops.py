@@ -17,12 +17,12 @@ import pytest
 from support.dagster_runs import LAKE_ASSETS, Runner, query
 from support.lake_builder import Entrega, write_notificacoes
 
-from ingest.lake_schema import NOTIFICACOES, NOTIFICACOES_SCHEMA, partition_dir
-from settings import lake_root
-from pipelines.core.compaction import compact_day
 from ingest.lake_files import partition_files
+from ingest.lake_schema import NOTIFICACOES, NOTIFICACOES_SCHEMA, partition_dir
+from pipelines.core.compaction import compact_day
 from pipelines.defs.lake.sensors import lake_sensor
 from pipelines.resources import WarehouseResource
+from settings import lake_root
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = date(2026, 11, 20)

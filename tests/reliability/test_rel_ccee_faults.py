@@ -20,12 +20,12 @@ from typing import Any, ClassVar
 import pytest
 import requests
 from lxml import etree
-from support.dagster_runs import RESULTS_ASSETS, materialize, query
-from settings import ccee_day
-from support.simulator import make_config, use_simulator_profile
 from support.credentials import PERFIL, WS_PASSWORD, WS_USERNAME
+from support.dagster_runs import RESULTS_ASSETS, materialize, query
+from support.simulator import make_config, use_simulator_profile
 
 from pipelines.resources import CCEEResource
+from settings import ccee_day
 from simulator.knobs import FailPage, FaultSettings
 from simulator.participants import Participant
 from simulator.server import run_simulator
@@ -177,7 +177,9 @@ def test_results_pull_survives_ccee_faults_and_ends_identical(
         runs = 0
         while runs < MAX_RUNS:
             runs += 1
-            if materialize(faulty_dir, RESULTS_ASSETS, partition, ccee=ccee, raise_on_error=False).success:
+            run = materialize(faulty_dir, RESULTS_ASSETS, partition, ccee=ccee,
+                              raise_on_error=False)
+            if run.success:
                 break
         sim.set_faults(FaultSettings())
         proxy.close()

@@ -16,10 +16,11 @@ from pathlib import Path
 import duckdb
 import pytest
 from support.dagster_runs import LAKE_ASSETS, materialize, query
-from settings import ccee_day
 from support.lake import assert_every_file_readable, lake_files, lake_glob
 from support.load import LoadLog, post_many
 from support.receiver import launch_receiver
+
+from settings import ccee_day
 
 PER_RECEIVER = 2500
 

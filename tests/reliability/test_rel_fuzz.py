@@ -24,12 +24,12 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rel_oracle import judge, problem_ok
+from schemathesis import GenerationMode
 from support.credentials import TOKEN
 from support.lake import lake_rows
 from support.load import host_port
 from support.receiver import ReceiverProc, start_receiver
-from rel_oracle import judge, problem_ok
-from schemathesis import GenerationMode
 
 SCALE = float(os.environ.get("REL_FUZZ_SCALE", "1"))
 MAX_BODY = 16 * 1024

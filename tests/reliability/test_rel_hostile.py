@@ -17,13 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rel_oracle import problem_ok
 from support.callbacks import body_for
 from support.credentials import TOKEN
 from support.lake import settled
 from support.load import host_port
 from support.receiver import ReceiverProc, start_receiver
 from support.waiting import wait_until
-from rel_oracle import problem_ok
 
 from ingest.wal import unpublished_bytes
 

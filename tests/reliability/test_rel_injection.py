@@ -21,10 +21,10 @@ from support.credentials import TOKEN
 from support.lake import lake_rows
 from support.receiver import start_receiver
 
-from settings import CCEE_TZ
 from pipelines.defs.catalog.assets import eventos_entidades
 from pipelines.defs.lake.assets import notificacoes_e_metadados, quarentena
 from pipelines.resources import CCEEResource, WarehouseResource
+from settings import CCEE_TZ
 
 HOSTILE_NAMES = [
     "../x",

@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support.dagster_runs import LAKE_ASSETS, RESULTS_ASSETS, SLA_ASSETS, days, materialize, query
-from support.simulator import make_config, use_simulator_profile
 from support.credentials import PERFIL, TOKEN, WS_PASSWORD, WS_USERNAME
+from support.dagster_runs import LAKE_ASSETS, RESULTS_ASSETS, SLA_ASSETS, days, materialize, query
 from support.receiver import start_receiver
+from support.simulator import make_config, use_simulator_profile
 from support.waiting import free_port
 
 from simulator.knobs import FaultSettings

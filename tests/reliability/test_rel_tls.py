@@ -16,12 +16,12 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
-from support.simulator import make_config, use_simulator_profile
 from support.callbacks import body_for
 from support.credentials import CERT_PASSWORD, PERFIL, TOKEN, WS_PASSWORD, WS_USERNAME
 from support.lake import lake_transaction_ids
 from support.pki import make_pki
 from support.receiver import start_receiver
+from support.simulator import make_config, use_simulator_profile
 
 from ccee.client import CCEEClient
 from ccee.errors import CCEEError

@@ -95,7 +95,8 @@ def test_partial_credentials_are_refused(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CCEE_WEBHOOK_")}
     env["CCEE_WEBHOOK_USERNAME"] = "so-o-usuario"
     proc = subprocess.run(
-        [sys.executable, "-c", "from ccee_webhook.cli import main; main()", "simulate", "--port", "0",
+        [sys.executable, "-c", "from ccee_webhook.cli import main; main()", "simulate",
+         "--port", "0",
          "--db", str(tmp_path / "x.sqlite3")],
         capture_output=True, text=True, env=env, timeout=60,
     )

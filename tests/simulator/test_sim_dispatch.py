@@ -54,7 +54,9 @@ def test_a_hanging_destination_does_not_stall_the_others(tmp_path: object) -> No
         fast.down()
 
 
-def test_lost_201_makes_a_duplicate_delivery(sim: RunningSimulator, receiver: ScriptedReceiver) -> None:
+def test_lost_201_makes_a_duplicate_delivery(
+    sim: RunningSimulator, receiver: ScriptedReceiver
+) -> None:
     sim.subscribe(PERFIL, "CONTRATO.CONCLUIDO", receiver.url)
     sim.set_faults(FaultSettings(lose_next_201=1))
     (tx,) = sim.inject("CONTRATO.CONCLUIDO")

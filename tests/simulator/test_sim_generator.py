@@ -76,7 +76,9 @@ def test_lifecycles_and_metadata_are_plausible() -> None:
     assert "null" in mes_values
 
 
-def test_generated_events_flow_at_the_configured_rate(tmp_path: object, receiver: ScriptedReceiver) -> None:
+def test_generated_events_flow_at_the_configured_rate(
+    tmp_path: object, receiver: ScriptedReceiver
+) -> None:
     """120 events per CCEE hour, clock at 3 CCEE hours per real second. Arrivals are
     counted by their dataOrigem, so a loaded machine (a lagging loop) cannot skew the rate."""
     cfg = make_config(tmp_path, time_scale=10_800.0, events_per_hour=120.0, seed=11)

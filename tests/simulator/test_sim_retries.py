@@ -76,7 +76,9 @@ def test_receiver_down_then_back_is_notified_with_the_right_time(
     assert receiver.count == 1
 
 
-def test_retries_every_five_minutes_until_201(sim: RunningSimulator, receiver: ScriptedReceiver) -> None:
+def test_retries_every_five_minutes_until_201(
+    sim: RunningSimulator, receiver: ScriptedReceiver
+) -> None:
     receiver.respond = lambda n: 503 if n < 7 else 201
     sim.subscribe(PERFIL, "MONTANTE_ENERGIA.VALIDADO", receiver.url)
     (tx,) = sim.inject("MONTANTE_ENERGIA.VALIDADO")
@@ -156,7 +158,7 @@ def test_first_attempt_delay_arithmetic() -> None:
 
 
 def test_default_first_attempt_comes_after_ccees_recorded_delay(
-    tmp_path: object, receiver: Receiver, clients: Clients
+    tmp_path: object, receiver: ScriptedReceiver, clients: Clients
 ) -> None:
     with run_simulator(make_config(tmp_path, delivery=DeliverySettings())) as s:
         assert s.stats()["dispatcher"]["first_attempt_delay_s"] == DEFAULT_FIRST_ATTEMPT_DELAY_S
@@ -172,7 +174,7 @@ def test_default_first_attempt_comes_after_ccees_recorded_delay(
 
 
 def test_with_the_default_delay_retries_stay_on_the_grid_and_expire_at_24h(
-    tmp_path: object, receiver: Receiver
+    tmp_path: object, receiver: ScriptedReceiver
 ) -> None:
     receiver.respond = lambda n: 503
     with run_simulator(make_config(tmp_path, delivery=DeliverySettings())) as s:
@@ -189,7 +191,7 @@ def test_with_the_default_delay_retries_stay_on_the_grid_and_expire_at_24h(
 
 
 def test_delivery_delay_is_a_run_time_knob_over_the_admin_api(
-    tmp_path: object, receiver: Receiver
+    tmp_path: object, receiver: ScriptedReceiver
 ) -> None:
     import httpx
 
@@ -207,7 +209,7 @@ def test_delivery_delay_is_a_run_time_knob_over_the_admin_api(
 
 
 def test_fast_forward_in_ticks_keeps_the_retry_rule(
-    sim: RunningSimulator, receiver: Receiver
+    sim: RunningSimulator, receiver: ScriptedReceiver
 ) -> None:
     """Ticks (the demo's history replay): each attempt goes out at the end of the tick that
     holds its due time, never before it and less than a tick after; still 289 attempts."""

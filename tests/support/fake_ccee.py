@@ -13,7 +13,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 from lxml import etree
@@ -35,7 +34,6 @@ from ccee.contract import (
     validate_envelope,
 )
 from ccee.faults import fault_envelope
-
 from support.paths import SOAP_SAMPLES as SAMPLES_DIR
 
 

@@ -1,4 +1,5 @@
-"""The lake read exactly as every reader does: `<table>/dt=*/*.parquet`, once the WAL is published."""
+"""The lake read exactly as every reader does: `<table>/dt=*/*.parquet`, once the WAL is
+published."""
 
 from __future__ import annotations
 

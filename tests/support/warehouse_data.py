@@ -189,7 +189,8 @@ def build_warehouse(path: Path) -> Path:
             )
         con.execute("ALTER TABLE notificacoes ADD COLUMN avisos VARCHAR[] DEFAULT []")
         for tid, avisos in AVISOS.items():
-            con.execute("UPDATE notificacoes SET avisos = ? WHERE transaction_id = ?", [avisos, tid])
+            con.execute("UPDATE notificacoes SET avisos = ? WHERE transaction_id = ?",
+                        [avisos, tid])
         con.execute("ALTER TABLE quarentena ADD COLUMN transaction_id VARCHAR")
         con.execute("ALTER TABLE quarentena ADD COLUMN evento_notificacao VARCHAR")
         con.execute(

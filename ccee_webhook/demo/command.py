@@ -143,6 +143,8 @@ def summarize(ctx: Context) -> Summary:
             outage_inicio=hhmm(tl.outage_start) if tl.has_outage else "-",
             outage_fim=hhmm(tl.outage_end) if tl.has_outage else "-",
             notificacoes_na_fila_ao_religar=r.queued_at_restart,
+            taxa_anomalias=ctx.options.anomaly_rate,
+            anomalias=r.anomalies,
         ),
         armazem=read_warehouse(warehouse),
         checks_falhos=r.checks_failed,
@@ -189,6 +191,11 @@ def _first_partition(folder: Path, timeline: Timeline, keep: bool) -> date:
 @click.option("--lose-201-rate", default=DEFAULTS.lose_201_rate, show_default=True,
               type=click.FloatRange(0, 0.5),
               help="Share of 201 answers lost on the way back to CCEE (it re-sends: duplicates).")
+@click.option("--anomaly-rate", default=DEFAULTS.anomaly_rate, show_default=True,
+              type=click.FloatRange(0, 1),
+              help="Share of generated events that break a contract's lifecycle on purpose "
+              "(a handful in the default week); the summary lists them and the contract "
+              "report must show exactly those, with their reasons.")
 @click.option("--seed", default=DEFAULTS.seed, show_default=True, type=int,
               help="Seed of the event generator and of the fault knobs.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -205,6 +212,7 @@ def demo(
     outage_hours: float,
     invalid: int,
     lose_201_rate: float,
+    anomaly_rate: float,
     seed: int,
     data_dir: Path | None,
     keep: bool,
@@ -223,7 +231,7 @@ def demo(
     console = Console(stderr=True, highlight=False)
     out = Console(highlight=False)
     options = Options(days, events_per_day, time_scale, outage_hours, invalid, lose_201_rate,
-                      seed)
+                      seed, anomaly_rate)
     folder = (data_dir or default_dir()).resolve()
     kept = keep and (folder / "warehouse.duckdb").exists()
     prepare_folder(folder, keep)

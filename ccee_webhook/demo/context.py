@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ccee_webhook.demo.services import Services
+from ccee_webhook.demo.summary import InjectedAnomaly
 from ccee_webhook.demo.timeline import Options, Timeline
 from simulator.admin_client import LedgerStats, SimAdmin
 
@@ -30,6 +31,8 @@ class Record:
     dagster_runs: list[str] = field(default_factory=list)
     checks_failed: list[str] = field(default_factory=list)
     partitions: list[date] = field(default_factory=list)
+    #: the lifecycle anomalies the generator injected (its truth, read before it stops)
+    anomalies: list[InjectedAnomaly] = field(default_factory=list)
     #: alerts raised by the rules, "estado chave at hh:mm: what"
     alerts: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)

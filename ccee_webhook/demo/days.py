@@ -48,7 +48,10 @@ def history(ctx: Context) -> None:
     """Faults on, the generator on; then every day but the last, fast-forwarded an hour at
     a time."""
     admin, tl, opts = ctx.admin, ctx.timeline, ctx.options
-    admin.set_faults(lose_201_rate=opts.lose_201_rate)
+    # One PUT sets every fault knob (those left out go back to their defaults).
+    admin.set_faults(
+        lose_201_rate=opts.lose_201_rate, lifecycle_anomaly_rate=opts.anomaly_rate
+    )
     admin.generator(paused=False, events_per_hour=opts.events_per_day / 24)
     hours = tl.history_days * 24
     if not hours:

@@ -11,13 +11,18 @@ import warnings
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import msgspec
+
+from ccee.domain import lifecycle
 from ccee_webhook.demo.context import Context
 from ccee_webhook.demo.folder import DemoError, scoped_env
 from ccee_webhook.demo.processes import wait_until
 from ccee_webhook.demo.services import PERFIL
+from ccee_webhook.demo.summary import InjectedAnomaly
 from ccee_webhook.demo.timeline import hhmm
 from ingest.lake_schema import NOTIFICACOES, QUARENTENA
 from settings import CCEE_TZ
+from simulator.generator import AnomaliaInjetada
 
 SUBSCRIPTIONS = Path(__file__).with_name("subscriptions.yaml")
 #: the code whose preference still points at the decommissioned receiver (see the YAML)
@@ -114,6 +119,7 @@ def expire(ctx: Context) -> None:
     wait_until(lambda: admin.stats().idle, IDLE_TIMEOUT, "the CCEE dispatcher to go idle")
     final = ctx.record.final = admin.stats()
     ctx.record.quarantine_expected = _quarantine_expected(ctx)
+    ctx.record.anomalies = injected_anomalies(ctx)
     ctx.console.print(
         f"[green]✓[/] dispatcher idle at {hhmm(final.now)} CCEE time: "
         f"{final.por_situacao.get('NOTIFICADO', 0)} NOTIFICADO, "
@@ -127,6 +133,25 @@ def _quarantine_expected(ctx: Context) -> int:
     for tx in ctx.record.invalid_ids:
         n += sum(1 for a in ctx.admin.notification(tx)["attempts"] if a["status_http"] is not None)
     return n
+
+
+def injected_anomalies(ctx: Context) -> list[InjectedAnomaly]:
+    """The lifecycle anomalies the generator injected on purpose, one per profile that
+    receives the contract's events, from its truth (kept only in the simulator's memory)."""
+    truth = msgspec.convert(ctx.admin.truth()["anomalias"], list[AnomaliaInjetada])
+    return [
+        InjectedAnomaly(
+            perfil=p,
+            id_contrato=a.id_contrato,
+            motivo=lifecycle.motivo(a.tipo, a.de, a.para),
+            tipo=a.tipo,
+            de=a.de,
+            para=a.para,
+            data_origem=a.data_origem,
+        )
+        for a in truth
+        for p in a.perfis
+    ]
 
 
 def lake_days(folder: Path) -> list[date]:

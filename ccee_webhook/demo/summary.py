@@ -8,6 +8,7 @@ written as JSON (`--json-summary`) for scripts and the end-to-end test.
 from __future__ import annotations
 
 import shlex
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import duckdb
 import msgspec
 from rich.console import Console
 from rich.table import Table
+
+from ccee.domain import lifecycle
 
 
 class CceeSide(msgspec.Struct, frozen=True):
@@ -30,6 +33,21 @@ class CceeSide(msgspec.Struct, frozen=True):
     max_tentativas: int
 
 
+class InjectedAnomaly(msgspec.Struct, frozen=True):
+    """A contract lifecycle anomaly the simulator's generator injected on purpose (its truth,
+    read before the simulator stops), for one profile that received the contract's events."""
+
+    perfil: str
+    id_contrato: int
+    #: the reason `contratos.anomalia` gives for this break (ccee.domain.lifecycle.motivo)
+    motivo: str
+    tipo: str
+    de: str
+    para: str
+    #: DATA_ORIGEM_EVENTO of the event that breaks the lifecycle
+    data_origem: str
+
+
 class Injected(msgspec.Struct, frozen=True):
     """What the demo did on purpose, with the transaction ids CCEE gave it."""
 
@@ -41,6 +59,9 @@ class Injected(msgspec.Struct, frozen=True):
     outage_inicio: str
     outage_fim: str
     notificacoes_na_fila_ao_religar: int
+    #: the generator's lifecycle anomaly rate and the anomalies it injected
+    taxa_anomalias: float = 0.0
+    anomalias: list[InjectedAnomaly] = msgspec.field(default_factory=list)
 
 
 class WarehouseSide(msgspec.Struct, frozen=True):
@@ -60,6 +81,8 @@ class WarehouseSide(msgspec.Struct, frozen=True):
     latencia_ccee_max_s: float | None
     taxa_entrega: float | None
     tabelas: list[str]
+    #: rows of `contratos` whose `anomalia` is set (the contract report's "Com anomalia")
+    contratos_com_anomalia: int = 0
 
 
 class Summary(msgspec.Struct, frozen=True):
@@ -128,6 +151,9 @@ def read_warehouse(path: Path) -> WarehouseSide:
                 "ORDER BY table_name"
             ).fetchall()
         ]
+        (com_anomalia,) = (
+            one("SELECT count(anomalia) FROM contratos") if "contratos" in tabelas else (0,)
+        )
     finally:
         con.close()
     n_sla, notificado = int(sla[0]), int(sla[1])  # type: ignore[call-overload]
@@ -152,6 +178,7 @@ def read_warehouse(path: Path) -> WarehouseSide:
         latencia_ccee_max_s=opt(lat[2]),
         taxa_entrega=notificado / n_sla if n_sla else None,
         tabelas=tabelas,
+        contratos_com_anomalia=int(com_anomalia),  # type: ignore[call-overload]
     )
 
 
@@ -220,6 +247,25 @@ def _expired(s: Summary) -> Row:
             "still points at a decommissioned receiver, plus the invalid callbacks")
 
 
+#: the lifecycle's kinds of anomaly, as the summary names them
+KINDS = {
+    lifecycle.TRANSICAO_NAO_PREVISTA: "transition(s) not allowed",
+    lifecycle.APOS_TERMINAL: "event(s) after a terminal state",
+}
+
+
+def _anomalies(s: Summary) -> Row:
+    i = s.injetado
+    kinds = ", ".join(
+        f"{n} {KINDS.get(tipo, tipo)}"
+        for tipo, n in sorted(Counter(a.tipo for a in i.anomalias).items())
+    )
+    return ("anomalies", f"{len(i.anomalias)}",
+            "contract lifecycle anomalies injected on purpose" + (f" ({kinds})" if kinds else "")
+            + f"; the contract report (table contratos) lists {s.armazem.contratos_com_anomalia},"
+            " each with its reason")
+
+
 def _delivered(s: Summary) -> Row:
     w = s.armazem
     rate = f"; delivery rate {w.taxa_entrega:.1%}" if w.taxa_entrega is not None else ""
@@ -249,7 +295,8 @@ def _sla(s: Summary) -> Row:
 #: The summary table, in order. A new figure is a `Summary` field (with a default) and one
 #: function here.
 ROWS: list[Callable[[Summary], Row]] = [
-    _sent, _received, _deduplicated, _quarantined, _expired, _delivered, _latency, _sla,
+    _sent, _received, _deduplicated, _quarantined, _expired, _anomalies, _delivered, _latency,
+    _sla,
 ]
 
 SLA_QUERY = (

@@ -31,6 +31,9 @@ class Options(msgspec.Struct, frozen=True):
     invalid: int = 2
     lose_201_rate: float = 0.02
     seed: int = 7
+    #: share of generated events that break a contract's lifecycle on purpose (a handful in
+    #: the default week: the contract report shows real anomalies with their reasons)
+    anomaly_rate: float = 0.002
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,11 +37,15 @@ from support.pki import Pki, make_pki
 from support.processes import session_alive, stop_session
 from support.waiting import free_port
 
+from ccee.domain import lifecycle
+
 RETIRED_CODE = "CONTRATO.CANCELAMENTO_VALIDADO"
 DEMO_TIMEOUT = 900  # a bound, not a benchmark: 2 shared cores can be very busy
 #: the repository root: the demo runs there, as the README tells a new user to
 REPO = Path(__file__).resolve().parents[2]
 DAYS = 2
+#: lifecycle anomalies per generated event: a few in the fixture's ~150 events
+ANOMALY_RATE = 0.05
 
 
 def _command() -> list[str]:
@@ -144,6 +148,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
             *_command(), "demo",
             "--days", str(DAYS), "--events-per-day", "72", "--time-scale", "7200",
             "--outage-hours", "3", "--invalid", "2", "--lose-201-rate", "0.1", "--seed", "11",
+            "--anomaly-rate", str(ANOMALY_RATE),
             "--json-summary", str(run.summary_path),
         ],
         cwd=REPO,
@@ -328,6 +333,69 @@ def test_quarantine_holds_exactly_the_invalid_callbacks(demo_run: DemoRun) -> No
     assert demo_run.summary["injetado"]["quarentena_esperada"] == len(rows)
     raw = demo_run.lake("SELECT count(*) FROM {quarentena}")[0][0]
     assert raw == len(rows)
+
+
+def _contract_events(run: DemoRun) -> dict[tuple[str, int], list[tuple[str, str, str]]]:
+    """Every CONTRATO notification in CCEE's ledger but the demo's invalid callbacks, per
+    (perfil, id_contrato), in event-time order: (DATA_ORIGEM_EVENTO, state, situacao)."""
+    invalid = set(run.summary["injetado"]["invalidos"])
+    out: dict[tuple[str, int], list[tuple[str, str, str]]] = {}
+    for tx, perfil, codigo, corpo, situacao in run.ledger(
+        "SELECT transaction_id, perfil, codigo, corpo, situacao FROM notificacoes "
+        "WHERE codigo LIKE 'CONTRATO.%'"
+    ):
+        if tx in invalid:
+            continue
+        meta = {m["nome"]: m["valor"] for m in json.loads(bytes(corpo))["metadados"]}
+        out.setdefault((perfil, int(meta["ID_CONTRATO"])), []).append(
+            (meta["DATA_ORIGEM_EVENTO"], codigo.split(".", 1)[1], situacao)
+        )
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def test_contratos_flags_exactly_the_anomalies_the_generator_injected(demo_run: DemoRun) -> None:
+    """The warehouse's lifecycle detector against the simulator's truth (read by the demo
+    before it stopped the simulator): the same contracts, each with the reason of its break.
+
+    One thing changes what the warehouse can see: the live day's CANCELAMENTO_VALIDADO
+    notifications go to the decommissioned receiver and expire. A break is never that code
+    (the generator breaks with a non-terminal event), so every injected break reaches the
+    warehouse; but an "event after a terminal state" whose terminal step expired is seen as
+    a transition CANCELADO → X that the lifecycle does not allow. CCEE's ledger says which."""
+    injetado = demo_run.summary["injetado"]
+    injected = {(a["perfil"], a["id_contrato"]): a for a in injetado["anomalias"]}
+    assert injected, "the demo's --anomaly-rate injected no anomaly in this run"
+    assert injetado["taxa_anomalias"] == ANOMALY_RATE
+    got = {
+        (p, c): m
+        for p, c, m in demo_run.warehouse(
+            "SELECT perfil, id_contrato, anomalia FROM contratos WHERE anomalia IS NOT NULL"
+        )
+    }
+    assert set(got) == set(injected)
+
+    sent = _contract_events(demo_run)
+    want: dict[tuple[str, int], str] = {}
+    for key, a in injected.items():
+        seq = sent[key]
+        i = seq.index((a["data_origem"], a["para"], "NOTIFICADO"))  # the break was delivered
+        assert i > 0 and seq[i - 1][1] == a["de"]  # the truth agrees with CCEE's ledger
+        assert all(sit == "NOTIFICADO" for _, _, sit in seq[: i - 1])
+        if seq[i - 1][2] == "NOTIFICADO":
+            want[key] = lifecycle.motivo(a["tipo"], a["de"], a["para"])
+            assert want[key] == a["motivo"]
+        else:  # its terminal step went to the decommissioned receiver
+            assert (a["de"], seq[i - 1][2]) == (RETIRED_CODE.split(".", 1)[1], "EXPIRADO")
+            assert a["tipo"] == lifecycle.APOS_TERMINAL
+            want[key] = lifecycle.motivo(
+                lifecycle.TRANSICAO_NAO_PREVISTA, seq[i - 2][1], a["para"]
+            )
+    assert got == want
+    assert demo_run.summary["armazem"]["contratos_com_anomalia"] == len(got)
+    p = demo_run.proc
+    assert p is not None
+    shown = re.search(r"│ anomalies\s*│\s*(\d+) │", p.stdout)
+    assert shown is not None and int(shown.group(1)) == len(injected)
 
 
 def test_typed_tables_and_reports_exist(demo_run: DemoRun) -> None:

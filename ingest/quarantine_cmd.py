@@ -14,7 +14,7 @@ from typing import Any
 import click
 import msgspec
 
-from settings import CCEE_TZ, DEFAULT_MAX_BODY, SettingsError, parse_size
+from settings import CCEE_TZ, DATA_DIR_ORDER, DEFAULT_MAX_BODY, SettingsError, parse_size
 from settings import data_dir as default_data_dir
 
 #: A progress line on stderr every this many entries examined by replay.
@@ -24,7 +24,7 @@ _data_dir = click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=lambda: default_data_dir(),
-    show_default="$CCEE_WEBHOOK_DATA_DIR, else data_dir in ccee-webhook.toml, else ./data",
+    show_default=DATA_DIR_ORDER,
     help="Data folder: the quarantine is DATA_DIR/lake/quarentena/.",
 )
 _since = click.option(

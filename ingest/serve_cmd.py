@@ -26,7 +26,7 @@ from typing import Any
 import click
 import msgspec
 
-from settings import SettingsError, parse_size, receiver_settings
+from settings import DATA_DIR_ORDER, SettingsError, parse_size, receiver_settings
 
 #: prometheus_client's own variable (read when it is first imported, so not imported here).
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -72,7 +72,7 @@ def listen_url(sock: socket.socket, tls: bool) -> str:
     "--data-dir",
     type=click.Path(file_okay=False),
     default=None,
-    help="Data folder (lake under DATA_DIR/lake). [env CCEE_WEBHOOK_DATA_DIR; default ./data]",
+    help=f"Data folder (lake under DATA_DIR/lake). [default: {DATA_DIR_ORDER}]",
 )
 @click.option(
     "--insecure-no-token",

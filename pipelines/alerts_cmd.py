@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import msgspec
 
+from settings import DATA_DIR_ORDER
 from settings import data_dir as default_data_dir
 
 #: alerts newer than this are listed besides the open incidents (without --all)
@@ -19,8 +20,7 @@ RECENT = timedelta(hours=24)
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Data folder holding alerts.jsonl. "
-    "[default: $CCEE_WEBHOOK_DATA_DIR, else data_dir in ccee-webhook.toml, else ./data]",
+    help=f"Data folder holding alerts.jsonl. [default: {DATA_DIR_ORDER}]",
 )
 @click.option("--json", "as_json", is_flag=True,
               help="Print JSON: {abertos: [...], alertas: [...]} (alerts.jsonl records).")

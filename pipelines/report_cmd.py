@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
+from settings import DATA_DIR_ORDER, reports_dir, warehouse_path
 from settings import data_dir as default_data_dir
-from settings import reports_dir, warehouse_path
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,7 +17,7 @@ from settings import reports_dir, warehouse_path
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Data folder: the warehouse is read from DATA_DIR/warehouse.duckdb. "
-    "[default: $CCEE_WEBHOOK_DATA_DIR, else data_dir in ccee-webhook.toml, else ./data]",
+    f"[default: {DATA_DIR_ORDER}]",
 )
 @click.option(
     "--warehouse",

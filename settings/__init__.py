@@ -27,6 +27,7 @@ from settings.config_file import (
 from settings.paths import (
     CACHE_DIR_ENV,
     DATA_DIR_ENV,
+    DATA_DIR_ORDER,
     DEFAULT_DATA_DIR,
     LAKE_URL_ENV,
     LakeLocation,
@@ -56,6 +57,7 @@ __all__ = [
     "CCEE_TZ_NAME",
     "CONFIG_ENV",
     "DATA_DIR_ENV",
+    "DATA_DIR_ORDER",
     "DEFAULT_COMMIT_DELAY_MS",
     "DEFAULT_CONFIG_FILE",
     "DEFAULT_DATA_DIR",

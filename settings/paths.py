@@ -15,12 +15,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from settings.config_file import ENV_PREFIX, SettingsError, load_config_file
+from settings.config_file import DEFAULT_CONFIG_FILE, ENV_PREFIX, SettingsError, load_config_file
 
 DATA_DIR_ENV = f"{ENV_PREFIX}DATA_DIR"
 LAKE_URL_ENV = f"{ENV_PREFIX}LAKE_URL"
 CACHE_DIR_ENV = f"{ENV_PREFIX}CACHE_DIR"
 DEFAULT_DATA_DIR = Path("data")
+#: how `data_dir()` resolves, as command help shows it
+DATA_DIR_ORDER = (
+    f"${DATA_DIR_ENV}, else data_dir in {DEFAULT_CONFIG_FILE}, else ./{DEFAULT_DATA_DIR}"
+)
 
 
 @dataclass(frozen=True, slots=True)

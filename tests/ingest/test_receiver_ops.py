@@ -215,9 +215,10 @@ def test_unwritable_lake_answers_503_then_recovers(
     table.write_bytes(b"not a directory")
     assert rcv.client.get("/readyz").status_code == 503
     # A write-ahead log segment opened before the break still takes appends (its file is
-    # intact and fsync'd: those 201s are durable); once the receiver needs a new file, 503.
+    # intact and fsync'd: those 201s are durable) until the publisher seals it, which races
+    # with the next request; once the receiver needs a new file, 503.
     durable_meanwhile: list[str] = []
-    for _ in range(5):
+    for _ in range(20):
         tid = str(uuid.uuid4())
         r = rcv.post(path=f"/ccee/{TOKEN}", content=body_for(tid))
         if r.status_code == 201:
@@ -225,7 +226,9 @@ def test_unwritable_lake_answers_503_then_recovers(
             continue
         break
     assert r.status_code == 503, "a broken lake must be refused with 503"
-    assert len(durable_meanwhile) <= 1  # at most the segment prepared before the break
+    # No new segment can be made while the folder is broken: every later delivery is refused.
+    for _ in range(3):
+        assert rcv.post(path=f"/ccee/{TOKEN}", content=body_for()).status_code == 503
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["motivo"] == "persistencia_falhou"
     assert "Retry-After" in r.headers

@@ -154,13 +154,21 @@ RUN: dict[str, Check] = {
     "uv run python notebooks/energy_amount_events.py": has("Montantes de energia", "MWh"),
 }
 
+#: checks that read the warehouse themselves, whatever the command they check reads
+_CHECKS_READING_WAREHOUSE: set[Check] = {schema_invalid_entries, nothing_replayable}
+
 #: DuckDB refuses to open the warehouse read-only while its one writer holds it: the writer
-#: never runs beside a block that opens the file
+#: never runs beside a block that opens the file, by its command or by its check
 WAREHOUSE_WRITER = {DG_LAUNCH}
-WAREHOUSE = WAREHOUSE_WRITER | {line for line in RUN if "warehouse_path()" in line} | {
-    "uv run ccee-webhook alerts", "uv run ccee-webhook alerts --evaluate",
-    "uv run python notebooks/energy_amount_events.py",
-}
+WAREHOUSE = (
+    WAREHOUSE_WRITER
+    | {line for line in RUN if "warehouse_path()" in line}
+    | {line for line, check in RUN.items() if check in _CHECKS_READING_WAREHOUSE}
+    | {
+        "uv run ccee-webhook alerts", "uv run ccee-webhook alerts --evaluate",
+        "uv run python notebooks/energy_amount_events.py",
+    }
+)
 
 #: servers, started and probed over HTTP(S) on loopback, stopped at the end of their block
 SERVERS: dict[str, Server] = {

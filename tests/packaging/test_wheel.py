@@ -106,7 +106,9 @@ def _report_from_installed_wheel(uv: str, wheel: Path, venv: Path, tmp_path: Pat
         env,
         60,
     )
-    assert str(venv) in where and str(ROOT) not in where
+    installed = Path(where.splitlines()[0]).resolve()  # stdout first, then stderr
+    assert installed.is_relative_to(venv.resolve())
+    assert not installed.is_relative_to(ROOT.resolve())
 
     data = work / "data"
     data.mkdir()

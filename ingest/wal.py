@@ -15,6 +15,9 @@ Exactly once, across crashes:
 - A segment's Parquet files are named after it (`<segment>.parquet` in each `dt=` folder) and
   published atomically; publishing skips a name that already exists, and the segment is
   unlinked only after. Re-publishing after a crash at any point adds nothing twice.
+- A segment nobody holds (its receiver died) is *adopted*: published, then unlinked, by the
+  next receiver to start on the lake, by every live receiver on it (another worker or
+  instance) within `adopt_every` seconds, and by each receiver as it stops.
 - A torn tail (a crash mid-append) fails its length or CRC check and is dropped: no request
   of that batch was answered, as its write had not returned. After a failed append the
   segment is never appended to again; should that batch (answered 503) have reached the disk
@@ -49,6 +52,7 @@ WAL_DIR = "_wal"
 SUFFIX = ".wal"
 MAGIC = b"CCEEWAL1"
 _FRAME = struct.Struct("<II")  # payload length, CRC-32 of the payload
+TEMP_GRACE = 30.0  # seconds: a half-created segment younger than this may still be in creation
 
 Row = TypeVar("Row")
 RowIn = TypeVar("RowIn", contravariant=True)
@@ -141,6 +145,7 @@ class WalLake(Generic[Row]):
         seal_rows: int = 50_000,
         seal_bytes: int = 64 * 1024 * 1024,
         retry_after: float = 1.0,
+        adopt_every: float = 5.0,
         on_publish: Callable[[int, bool], None] | None = None,
     ) -> None:
         self.files = files
@@ -151,6 +156,7 @@ class WalLake(Generic[Row]):
         self.seal_rows = seal_rows
         self.seal_bytes = seal_bytes
         self.retry_after = retry_after
+        self.adopt_every = adopt_every
         self.on_publish = on_publish
         self._encode = msgspec.msgpack.Encoder().encode
         self._decoder = msgspec.msgpack.Decoder(list[row_type])  # type: ignore[valid-type]
@@ -164,8 +170,7 @@ class WalLake(Generic[Row]):
         self._closing = False
         self._thread: threading.Thread | None = None
         self._publish_error: str | None = None
-        self._orphans_left = False  # orphaned segments whose publication failed at start
-        self._orphans_due = 0.0  # when the publisher retries them
+        self._adopt_due = 0.0  # when the publisher next looks for orphaned segments
 
     # -- the request path (flusher threads) --------------------------------------------------
 
@@ -239,6 +244,7 @@ class WalLake(Generic[Row]):
         self.ops.makedirs(self.dir)
         self.files.warm_up()
         self.recover()
+        self._adopt_due = time.monotonic() + self.adopt_every
         self._thread = threading.Thread(
             target=self._publisher, name=f"wal-{self.table}", daemon=True
         )
@@ -269,6 +275,14 @@ class WalLake(Generic[Row]):
         if spare is not None:
             with contextlib.suppress(OSError):  # else the next start removes it
                 self._discard(spare)
+        # Last, what receivers that died on this lake left (a restart may never come).
+        try:
+            self.recover()
+        except OSError as exc:  # the folder itself is unreadable: the next start retries
+            log.error(
+                "could not look for WAL segments left by other receivers",
+                extra={"tabela": self.table, "erro": repr(exc)},
+            )
 
     def check_writable(self) -> None:
         self.files.check_writable()
@@ -295,14 +309,15 @@ class WalLake(Generic[Row]):
             failed = not self._publish_sealed()
             if self._closing and (failed or self._nothing_left()):
                 return True
-            if self._orphans_left and time.monotonic() >= self._orphans_due:
-                self.recover()
-                self._orphans_due = time.monotonic() + 10 * self.retry_after
+            if not self._closing and time.monotonic() >= self._adopt_due:
+                self._adopt_due = time.monotonic() + self.adopt_every
+                self.recover()  # segments of a receiver that died while this one runs
             if self._spare is None and not self._closing and not failed:
                 self._prepare_spare()
-            if failed or self._orphans_left:
+            if failed:
                 timeout = min(timeout or self.retry_after, self.retry_after)
-            self._wake.wait(timeout)
+            until_adopt = max(0.0, self._adopt_due - time.monotonic())
+            self._wake.wait(until_adopt if timeout is None else min(timeout, until_adopt))
 
     def _seal_due(self) -> float | None:
         """Seal the active segment if it is due; else seconds until it will be (None: never)."""
@@ -391,7 +406,7 @@ class WalLake(Generic[Row]):
         """Publish every orphaned segment (no live lock) in this table's WAL; returns rows."""
         if not self.dir.is_dir():
             return 0
-        rows = segments = failed = 0
+        rows = segments = 0
         for entry in sorted(os.listdir(self.dir)):
             path = self.dir / entry
             try:
@@ -402,17 +417,15 @@ class WalLake(Generic[Row]):
                 elif entry.startswith(".") and entry.endswith(SUFFIX + ".tmp"):
                     self._remove_dead_temp(path)
             except Exception as exc:  # the disk, or a segment this version cannot read
-                failed += 1
+                # Receiving goes on meanwhile; the publisher's next adoption pass retries it.
                 log.error(
-                    "could not publish a WAL segment left by an earlier crash; it stays "
+                    "could not publish a WAL segment left by a receiver that died; it stays "
                     "durable and is retried",
                     extra={"tabela": self.table, "segmento": entry, "erro": repr(exc)},
                 )
-        # Receiving goes on meanwhile; the publisher thread retries what failed.
-        self._orphans_left = failed > 0
         if segments:
             log.warning(
-                "published rows left in the WAL by an earlier crash",
+                "published rows left in the WAL by a receiver that died",
                 extra={"tabela": self.table, "segmentos": segments, "linhas": rows},
             )
         return rows
@@ -440,12 +453,17 @@ class WalLake(Generic[Row]):
             return len(rows)
 
     def _remove_dead_temp(self, path: Path) -> None:
-        """A segment whose creation a crash interrupted: it never held an acknowledged row."""
+        """A segment whose creation a crash interrupted: it never held an acknowledged row.
+
+        A live receiver's temp is unlocked for an instant between its creation and its lock:
+        one younger than `TEMP_GRACE` seconds is left for a later pass."""
         try:
             f = path.open("rb")
         except FileNotFoundError:
             return
         with f:
+            if time.time() - os.fstat(f.fileno()).st_mtime < TEMP_GRACE:
+                return
             if _lock(f.fileno()):
                 with contextlib.suppress(FileNotFoundError):
                     self.ops.unlink(path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,15 @@ from ingest.fsops import FileOps
 from ingest.lake_schema import NOTIFICACOES, data_files
 from ingest.lake_writer import GroupCommitWriter, ParquetBatchFiles, PersistenceError
 from ingest.records import Entrega, entregas_table
-from ingest.wal import MAGIC, WAL_DIR, WalLake, frame, read_frames, unpublished_bytes
+from ingest.wal import (
+    MAGIC,
+    TEMP_GRACE,
+    WAL_DIR,
+    WalLake,
+    frame,
+    read_frames,
+    unpublished_bytes,
+)
 
 
 def row(tid: str | None = None, when: datetime | None = None) -> Entrega:
@@ -59,7 +68,10 @@ def orphan(tmp_path: Path, name: str, batches: list[list[Entrega]], tail: bytes 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.wal"
     enc = msgspec.msgpack.Encoder()
-    path.write_bytes(MAGIC + b"".join(frame(enc.encode(b)) for b in batches) + tail)
+    # Made visible whole, as a receiver makes its segments (a live one may adopt it at once).
+    part = folder / f"{name}.writing"
+    part.write_bytes(MAGIC + b"".join(frame(enc.encode(b)) for b in batches) + tail)
+    part.rename(path)
     return path
 
 
@@ -186,12 +198,53 @@ def test_a_segment_locked_by_a_live_receiver_is_left_alone(tmp_path: Path) -> No
     assert tids_in_lake(tmp_path) == ["live-row"]
 
 
-def test_half_created_temp_segment_is_removed(tmp_path: Path) -> None:
+def test_live_receivers_adopt_what_a_dead_one_left_and_nothing_of_each_other(
+    tmp_path: Path,
+) -> None:
+    """Two receivers on one lake; a third dies after both started (no restart will come)."""
+    a = WalLake(files(tmp_path), Entrega, publish_after=3600, adopt_every=0.05)
+    b = WalLake(files(tmp_path), Entrega, publish_after=3600, adopt_every=0.05)
+    a.open()
+    b.open()
+    try:
+        a.write([row("a-live")])
+        dead = [row() for _ in range(3)]
+        seg = orphan(tmp_path, "dead-00000000000000003-cccccccccccc", [dead])
+        wait_until(lambda: not seg.exists(), what="adoption of the dead receiver's segment")
+        # Adopted once, by one of them; a's segment, locked by a live writer, was not taken.
+        assert sorted(tids_published(tmp_path)) == sorted(r.transaction_id for r in dead)
+        assert a.backlog() == 1
+    finally:
+        b.close()
+        a.close()
+    got = tids_in_lake(tmp_path)
+    assert sorted(got) == sorted(["a-live", *(r.transaction_id for r in dead)])
+    assert os.listdir(wal_dir(tmp_path)) == []
+
+
+def test_a_stopping_receiver_adopts_what_a_dead_one_left(tmp_path: Path) -> None:
+    wal = WalLake(files(tmp_path), Entrega, adopt_every=3600)
+    wal.open()
+    dead = [row() for _ in range(2)]
+    orphan(tmp_path, "dead-00000000000000004-dddddddddddd", [dead])  # died after wal started
+    assert tids_published(tmp_path) == []
+    wal.close()
+    assert sorted(tids_in_lake(tmp_path)) == sorted(r.transaction_id for r in dead)
+    assert os.listdir(wal_dir(tmp_path)) == []
+
+
+def test_half_created_temp_segment_is_removed_once_surely_dead(tmp_path: Path) -> None:
     folder = wal_dir(tmp_path)
     folder.mkdir(parents=True)
-    (folder / ".dead-1-x.wal.tmp").write_bytes(MAGIC[:3])
+    dead = folder / ".dead-1-x.wal.tmp"
+    dead.write_bytes(MAGIC[:3])
+    # Just created: it may be a live receiver's, between its creation and its lock.
+    young = folder / ".live-2-y.wal.tmp"
+    young.write_bytes(b"")
+    old = time.time() - 2 * TEMP_GRACE
+    os.utime(dead, (old, old))
     WalLake(files(tmp_path), Entrega).recover()
-    assert os.listdir(folder) == []
+    assert os.listdir(folder) == [young.name]
 
 
 class FlakyOps(FileOps):

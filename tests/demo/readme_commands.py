@@ -198,14 +198,14 @@ EXPORT_SUBS: dict[str, tuple[list[tuple[str, str]], str]] = {
 
 #: the same command, after the same export line, is run (and its server probed and stopped) by
 #: another test
+NEXT = "printed under Next: test_every_next_command_runs_as_printed runs it"
 COVERED: dict[str, str] = {
     "uv run ccee-webhook demo": "the demo_run fixture runs it, smaller (a default run takes "
-                                "about two minutes)",
-    "uv run dg dev": "NEXT",
-    "uv run ccee-webhook report": "NEXT",
-    "uv run marimo run notebooks/delivery_health.py": "NEXT",
+                                "about 70 seconds)",
+    "uv run dg dev": NEXT,
+    "uv run ccee-webhook report": NEXT,
+    "uv run marimo run notebooks/delivery_health.py": NEXT,
 }
-NEXT = "printed under Next: test_every_next_command_runs_as_printed runs it"
 
 #: not run here, each with the reason
 DEPLOYMENT_ONLY: dict[str, str] = {

@@ -24,7 +24,7 @@ from ingest.lake_files import (
     read_table,
 )
 from ingest.lake_schema import NOTIFICACOES, NOTIFICACOES_SCHEMA, QUARENTENA
-from ingest.object_store import ObjectExists, get_bytes, put_new
+from ingest.object_store import ObjectExists, get_bytes, open_store, put_new
 from ingest.records import Entrega, entregas_table
 from ingest.s3_lake import parquet_bytes
 from pipelines.core.compaction import compact_day
@@ -36,13 +36,6 @@ from settings import S3Lake, SettingsError, lake_location, parse_lake_url
 
 def store_for(seaweed: SeaweedFS) -> S3Store:
     return S3Store(BUCKET, config=seaweed.aws_config(), client_options={"allow_http": True})
-
-
-def store_for_lake(lake: S3Lake) -> S3Store:
-    """The lake's own client (rooted at its prefix), from this process's AWS environment."""
-    from ingest.object_store import open_store
-
-    return open_store(lake)
 
 
 def materialize(data_dir: Path, day: str) -> None:
@@ -204,7 +197,7 @@ def test_readers_union_objects_of_older_schema_with_their_positions(
     `file_row_number` counts from 0 within it, as DuckDB's `read_parquet` names them."""
     lake = parse_lake_url(s3_lake)
     assert isinstance(lake, S3Lake)
-    store = store_for_lake(lake)
+    store = open_store(lake)  # the lake's own client, rooted at its prefix
     day = date(2026, 3, 2)
     at = datetime(2026, 3, 2, 15, tzinfo=UTC)
 

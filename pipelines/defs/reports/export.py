@@ -114,13 +114,11 @@ def vega_bundle() -> str:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         pass  # not built yet (or unreadable): build it below
-    import altair as alt
     import vl_convert as vlc
 
-    vl_version = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
     # The shipped stub marks `snippet` required; omitting it selects the default global export.
     bundle: Any = vlc.javascript_bundle
-    text = str(bundle(vl_version=vl_version))
+    text = str(bundle(vl_version=_vega_lite_version()))
     with contextlib.suppress(OSError):  # a read-only home only costs the rebuild next time
         write_atomic(path, text)
     return text
@@ -128,12 +126,17 @@ def vega_bundle() -> str:
 
 def vega_bundle_path() -> Path:
     """The cached bundle's file: one per vl-convert version and Vega-Lite schema version."""
-    import altair as alt
     import vl_convert as vlc
 
-    vl_version = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
     vlc_version = getattr(vlc, "__version__", "unknown")  # the shipped stub omits it
-    return cache_dir() / f"vega-embed-vl{vl_version}-vlconvert{vlc_version}.js"
+    return cache_dir() / f"vega-embed-vl{_vega_lite_version()}-vlconvert{vlc_version}.js"
+
+
+def _vega_lite_version() -> str:
+    """The Vega-Lite `major.minor` of altair's charts, which the bundle must render."""
+    import altair as alt
+
+    return ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
 
 
 def _script_json(obj: Any) -> str:

@@ -80,7 +80,8 @@ def barras_categoria(
     `ordem` is Vega-Lite's sort ("-x": largest first; "ascending": by category, e.g. months;
     None: as given)."""
     fmt = ",d" if contagem else ",.1f"
-    eixo = CONTAGEM if contagem else alt.Axis(format=",.0f")
+    # Amounts (MWh) have wide labels ("340.000"): fewer ticks, or they run into each other.
+    eixo = CONTAGEM if contagem else alt.Axis(format=",.0f", tickCount=8)
     enc: dict = {
         "y": alt.Y(
             f"{categoria}:N",

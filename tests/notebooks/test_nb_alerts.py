@@ -36,6 +36,7 @@ def test_dashboard_shows_open_alerts_only(warehouse: Path, tmp_path: Path) -> No
     texts = " ".join(str(getattr(o, "text", "")) for o in outputs)
     assert "Alertas abertos: 1" in texts
     assert "3 notificações perdidas" in texts and "receptor em silêncio" not in texts
+    assert "26/11/2026 09:00" in texts  # opened 12:00 UTC, shown in São Paulo time
 
 
 def test_dashboard_without_alerts_says_so(warehouse: Path) -> None:

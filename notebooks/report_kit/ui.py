@@ -115,6 +115,10 @@ def fmt_valor(v: object) -> str:
     return str(v)
 
 
+#: Cell spacing, inline: a live marimo dashboard gives table cells none, and a right-aligned
+#: number would run into the next column's text ("perfil 14" + "88888").
+CELULA = "padding:4px 8px"
+
 #: Columns that are codes, not quantities: shown verbatim (no thousands separator).
 IDENTIFICADORES = frozenset({"id_contrato", "perfil", "status_http", "transaction_id"})
 
@@ -130,7 +134,7 @@ def _celula(coluna: str, v: object) -> str:
     else:
         texto = fmt_valor(v)
     alinhamento = "right" if numero and coluna not in IDENTIFICADORES else "left"
-    return f'<td style="text-align:{alinhamento}">{html.escape(texto)}</td>'
+    return f'<td style="{CELULA};text-align:{alinhamento}">{html.escape(texto)}</td>'
 
 
 def tabela(df: pl.DataFrame, rotulos: dict[str, str] | None = None, limite: int = 200) -> str:
@@ -138,7 +142,9 @@ def tabela(df: pl.DataFrame, rotulos: dict[str, str] | None = None, limite: int 
     from notebooks.report_kit.charts import ROTULOS
 
     nomes = {**ROTULOS, **(rotulos or {})}
-    head = "".join(f"<th>{html.escape(nomes.get(c, c))}</th>" for c in df.columns)
+    head = "".join(
+        f'<th style="{CELULA}">{html.escape(nomes.get(c, c))}</th>' for c in df.columns
+    )
     linhas = []
     for row in df.head(limite).iter_rows():
         tds = "".join(_celula(c, v) for c, v in zip(df.columns, row, strict=True))

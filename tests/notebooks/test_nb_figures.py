@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import polars as pl
@@ -218,6 +219,9 @@ def test_pt_br_formatting() -> None:
     html = ui.tabela(df)
     assert ">7947305<" in html and ">1.234,5<" in html and ">50,0 %<" in html
     assert "Montante (MWh)" in html and "id_contrato" not in html
+    # Spacing on every cell itself: a live marimo dashboard applies no table CSS of ours.
+    cells = re.findall(r"<t[hd]( style=\"[^\"]*\")?>", html)
+    assert len(cells) == 6 and all("padding:" in c for c in cells)
 
 
 def test_reader_never_blocks_the_writer(warehouse: Path, tmp_path: Path) -> None:

@@ -172,7 +172,7 @@ h1{font-size:1.8rem;margin:0.4em 0}h2{font-size:1.3rem;margin:1.4em 0 0.4em;
 border-bottom:1px solid #e5e7eb;padding-bottom:4px}
 .celula{margin:10px 0}.grafico{margin:8px 0}
 table.tabela{border-collapse:collapse;font-size:0.85rem;margin:6px 0}
-table.tabela th,table.tabela td{border-bottom:1px solid #e5e7eb;padding:4px 8px;text-align:left}
+table.tabela th,table.tabela td{border-bottom:1px solid #e5e7eb;text-align:left}
 table.tabela th{background:#f9fafb}
 .paragraph{display:block;margin:0.5em 0}
 code{background:#f3f4f6;padding:1px 4px;border-radius:3px}
